@@ -1,0 +1,1 @@
+"""latentzoo's own components, registered through the same hooks as every plugin."""

@@ -1,0 +1,175 @@
+"""Aggregating a sweep: per arm mean ± std of every metric, claims checked, a figure.
+
+``latentzoo report DIR`` reads ``DIR/sweep.json`` and each run's ``metrics.json`` and writes
+``report.md``, ``report.json`` and, when the sweep has an axis, ``report.png`` (each metric
+against the axis value, mean ± std over seeds).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from latentzoo.errors import UserError
+from latentzoo.runs import atomic_write_json, atomic_write_text
+
+
+def flatten(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {f"{stage}.{name}": value for stage, values in metrics.items()
+            for name, value in values.items()}
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def aggregate(parent: Path) -> dict[str, Any]:
+    sweep_file = parent / "sweep.json"
+    if not sweep_file.exists():
+        raise UserError(f"{parent} is not a sweep directory (no sweep.json); "
+                        "`latentzoo report` aggregates the runs of a sweep")
+    sweep = json.loads(sweep_file.read_text())
+    arms: dict[str, dict[str, Any]] = {}
+    for run in sweep["runs"]:
+        arm = arms.setdefault(run["arm"], {"x": run.get("x"), "seeds": [], "values": {},
+                                           "missing": []})
+        metrics_path = parent / run["path"] / "metrics.json"
+        if not metrics_path.exists():
+            arm["missing"].append(run["seed"])
+            continue
+        arm["seeds"].append(run["seed"])
+        for key, value in flatten(json.loads(metrics_path.read_text())).items():
+            arm["values"].setdefault(key, []).append(value)
+    table = {}
+    for name, arm in arms.items():
+        table[name] = {
+            "x": arm["x"],
+            "seeds": arm["seeds"],
+            "missing_seeds": arm["missing"],
+            "metrics": {key: dict(zip(("mean", "std"), _mean_std(values), strict=True)) | {"n": len(values)}
+                        for key, values in sorted(arm["values"].items())},
+        }
+    claims = [check_claim(claim, table) for claim in sweep.get("claims", [])]
+    return {"name": sweep["name"], "quick": sweep.get("quick", False), "axis": sweep.get("axis", ""),
+            "arms": table, "claims": claims, "created": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def _side(text: str, table: dict) -> tuple[float | None, str]:
+    try:
+        return float(text), text
+    except ValueError:
+        pass
+    arm, _, metric = text.partition(":")
+    arm, metric = arm.strip(), metric.strip()
+    if arm not in table:
+        raise UserError(f"claim refers to arm '{arm}', but the sweep's arms are {', '.join(table)}")
+    stats = table[arm]["metrics"].get(metric)
+    if stats is None:
+        return None, text
+    return stats["mean"], f"{arm}:{metric} = {stats['mean']:.4g} ± {stats['std']:.2g}"
+
+
+def check_claim(claim: dict, table: dict) -> dict[str, Any]:
+    lhs, lhs_text = _side(claim["lhs"], table)
+    rhs, rhs_text = _side(claim["rhs"], table)
+    result = {"text": claim["text"], "lhs": lhs_text, "rhs": rhs_text, "op": claim["op"]}
+    if lhs is None or rhs is None:
+        return result | {"holds": None, "verdict": "not measured (metric missing)"}
+    bound = claim.get("scale", 1.0) * rhs + claim.get("offset", 0.0)
+    holds = {">": lhs > bound, ">=": lhs >= bound, "<": lhs < bound, "<=": lhs <= bound}[claim["op"]]
+    return result | {"lhs_value": lhs, "bound": bound, "holds": bool(holds),
+                     "verdict": "holds" if holds else "does not hold"}
+
+
+def _format(stats: dict) -> str:
+    mean, std = stats["mean"], stats["std"]
+    if not math.isfinite(mean):
+        return str(mean)
+    return f"{mean:.4g} ± {std:.2g}"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    arms = report["arms"]
+    metrics = sorted({key for arm in arms.values() for key in arm["metrics"]})
+    lines = [f"## {report['name']}" + (" (quick smoke run)" if report["quick"] else ""), ""]
+    lines.append("| arm | seeds | " + " | ".join(metrics) + " |")
+    lines.append("|---|---|" + "---|" * len(metrics))
+    for name, arm in arms.items():
+        cells = [_format(arm["metrics"][m]) if m in arm["metrics"] else "–" for m in metrics]
+        seeds = ",".join(str(s) for s in arm["seeds"]) or "none"
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
+    if report["claims"]:
+        lines += ["", "| claim | measured | verdict |", "|---|---|---|"]
+        for claim in report["claims"]:
+            measured = f"{claim['lhs']} {claim['op']} {claim['rhs']}"
+            if claim.get("bound") is not None and claim["bound"] != _maybe_float(claim["rhs"]):
+                measured += f" (bound {claim['bound']:.4g})"
+            lines.append(f"| {claim['text']} | {measured} | **{claim['verdict']}** |")
+    lines += ["", f"Mean ± sample std over seeds; generated {report['created']}.", ""]
+    return "\n".join(lines)
+
+
+def _maybe_float(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def axis_figure(report: dict[str, Any]):
+    """Each metric against the sweep axis, one line per base arm, mean ± std band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = {name: arm for name, arm in report["arms"].items() if arm["x"] is not None}
+    metrics = sorted({key for arm in arms.values() for key in arm["metrics"]})
+    if not arms or not metrics:
+        return None
+    columns = min(3, len(metrics))
+    rows = math.ceil(len(metrics) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    groups: dict[str, list[tuple[float, dict]]] = {}
+    for name, arm in arms.items():
+        base = name.split("@", 1)[0] if "@" in name else report["axis"].rsplit(".", 1)[-1]
+        groups.setdefault(base, []).append((arm["x"], arm["metrics"]))
+    for axis, metric in zip(axes.flat, metrics, strict=False):
+        for base, points in groups.items():
+            points = sorted((x, m[metric]) for x, m in points if metric in m)
+            xs = [x for x, _ in points]
+            means = [s["mean"] for _, s in points]
+            stds = [s["std"] for _, s in points]
+            axis.plot(xs, means, marker="o", label=base)
+            axis.fill_between(xs, [m - s for m, s in zip(means, stds, strict=True)],
+                              [m + s for m, s in zip(means, stds, strict=True)], alpha=0.2)
+        axis.set_xlabel(report["axis"])
+        axis.set_title(metric, fontsize=9)
+        if xs and min(xs) > 0 and max(xs) / min(xs) >= 20:
+            axis.set_xscale("log")
+    for axis in list(axes.flat)[len(metrics):]:
+        axis.axis("off")
+    if len(groups) > 1:
+        axes.flat[0].legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def write_report(parent: str | Path) -> dict[str, Any]:
+    parent = Path(parent)
+    report = aggregate(parent)
+    atomic_write_json(parent / "report.json", report)
+    atomic_write_text(parent / "report.md", to_markdown(report))
+    figure = axis_figure(report)
+    if figure is not None:
+        import matplotlib.pyplot as plt
+
+        figure.savefig(parent / "report.png", dpi=110)
+        plt.close(figure)
+    return report

@@ -1,0 +1,282 @@
+"""Running experiments: one run directory per run, sweeps as a folder of runs, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentzoo.config import apply_overrides, to_toml
+from latentzoo.errors import UserError
+from latentzoo.experiment import Experiment, config_hash, load_experiment, parse_experiment
+from latentzoo.plugins import get_registry
+from latentzoo.runs import (
+    RESOLVED_CONFIG,
+    atomic_torch_save,
+    atomic_write_json,
+    atomic_write_text,
+    claim_run_dir,
+    environment_record,
+    new_run_dir,
+)
+
+DONE = "done.pt"
+SWEEP_FILE = "sweep.json"
+
+
+def _partial_state(cpu: bool):
+    from accelerate.state import PartialState
+
+    return PartialState(cpu=cpu)
+
+
+def _broadcast(value: Any) -> Any:
+    """Rank 0's ``value`` on every process."""
+    from accelerate.state import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    if PartialState().num_processes == 1:
+        return value
+    box = [value]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
+
+
+def stage_dir(run_dir: Path, index: int, name: str) -> Path:
+    return run_dir / "stages" / f"{index:02d}-{name}"
+
+
+def _flat_hparams(experiment: Experiment) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, sub)
+        elif isinstance(value, (int, float, str, bool)):
+            flat[prefix] = value
+
+    from latentzoo.config import unstructure
+
+    walk("", {k: v for k, v in unstructure(experiment).items() if k not in ("stages", "sweep")})
+    for index, spec in enumerate(unstructure(experiment)["stages"]):
+        walk(f"stages[{index}]", spec)
+    return flat
+
+
+def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resume: bool = False,
+                   cpu: bool = False) -> dict[str, dict[str, float]]:
+    """Run every stage of ``experiment`` in ``run_dir``; stages already done are loaded."""
+    import torch
+    from accelerate.utils import set_seed
+
+    from latentzoo.stages import StageContext, StageResult
+
+    state = _partial_state(cpu)
+    run_dir = Path(run_dir)
+    resolved = to_toml(experiment)
+    if not resume:
+        if state.is_main_process:
+            claim_run_dir(run_dir)
+            atomic_write_text(run_dir / RESOLVED_CONFIG, resolved)
+            atomic_write_text(run_dir / "overrides.txt", "".join(f"{o}\n" for o in overrides))
+            atomic_write_json(run_dir / "env.json",
+                              environment_record(experiment.seed, state.num_processes))
+        state.wait_for_everyone()
+    else:
+        check_resumable(run_dir, experiment)
+
+    registry = get_registry()
+    results: dict[str, StageResult] = {}
+    metrics: dict[str, dict[str, float]] = {}
+    for index, spec in enumerate(experiment.stages):
+        name = spec.config.name
+        directory = stage_dir(run_dir, index, name)
+        done = directory / DONE
+        if done.exists():
+            try:
+                saved = torch.load(done, map_location="cpu", weights_only=False)
+            except Exception as error:  # noqa: BLE001
+                raise UserError(f"stage '{name}' of {run_dir} is marked done but {done} cannot be "
+                                f"read ({error}); delete {done} to run the stage again") from error
+            results[name] = StageResult(name, model=saved["model"], metrics=saved["metrics"],
+                                        samples=saved.get("samples"))
+            metrics[name] = saved["metrics"]
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        # device-specific seed (as set_seed(device_specific=True)): ranks draw different noise
+        set_seed(experiment.seed + index + state.process_index)
+        writer = None
+        if state.is_main_process:
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter(str(run_dir / "tensorboard" / name))
+        ctx = StageContext(index=index, seed=experiment.seed + index, run_dir=run_dir,
+                           stage_dir=directory, results=results, cpu=cpu, writer=writer)
+        procedure = registry.get("stage", spec.name).load_target()
+        try:
+            result = procedure(spec.config, ctx)
+        finally:
+            if writer is not None:
+                writer.flush()
+        if not isinstance(result, StageResult):
+            raise UserError(f"stage kind '{spec.name}' returned {type(result).__name__}, "
+                            "not a StageResult")
+        results[name] = result
+        metrics[name] = dict(result.metrics)
+        if state.is_main_process:
+            model = result.model
+            if model is not None:
+                from accelerate.utils import extract_model_from_parallel
+
+                model = extract_model_from_parallel(model)
+            atomic_torch_save({"model": model, "metrics": result.metrics,
+                               "samples": result.samples}, done)
+            atomic_write_json(run_dir / "metrics.json", metrics)
+            if writer is not None:
+                hparams = {k: v for k, v in _flat_hparams(experiment).items()
+                           if k.startswith(f"stages[{index}]") or not k.startswith("stages")}
+                scalars = {f"hparam/{k}": v for k, v in result.metrics.items()}
+                if scalars:
+                    writer.add_hparams(hparams, scalars, run_name="hparams")
+                writer.close()
+        state.wait_for_everyone()
+    if state.is_main_process:
+        atomic_write_json(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def check_resumable(run_dir: Path, experiment: Experiment | None = None) -> Experiment:
+    """The run's own experiment, refusing a resume whose config differs from it."""
+    path = Path(run_dir) / RESOLVED_CONFIG
+    if not path.exists():
+        raise UserError(f"cannot resume {run_dir}: it has no {RESOLVED_CONFIG} (not a run directory?)")
+    stored, _ = load_experiment(path)
+    if experiment is not None and config_hash(stored) != config_hash(experiment):
+        import difflib
+
+        diff = "\n".join(difflib.unified_diff(to_toml(stored).splitlines(),
+                                              to_toml(experiment).splitlines(),
+                                              "run's config", "given config", lineterm="", n=0))
+        raise UserError(f"refusing to resume {run_dir}: the config differs from the run's own "
+                        f"config. Resume without a config file (latentzoo run --resume {run_dir}), "
+                        f"or start a new run. Differences:\n{diff}")
+    return stored
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps
+# ---------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SweepRun:
+    arm: str
+    seed: int
+    overrides: tuple[str, ...]
+    x: float | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.arm}/seed-{self.seed}"
+
+
+def expand_sweep(experiment: Experiment, quick: bool = False) -> list[SweepRun]:
+    sweep = experiment.sweep
+    if sweep is None:
+        return [SweepRun("default", experiment.seed, ())]
+    arms = dict(sweep.arms) or {"default": ()}
+    seeds = sweep.quick_seeds if quick else sweep.seeds
+    extra = tuple(sweep.quick_overrides) if quick else ()
+    runs = []
+    for arm, overrides in arms.items():
+        points: list[tuple[str, tuple[str, ...], float | None]] = [(arm, tuple(overrides), None)]
+        if sweep.axis:
+            leaf = sweep.axis.rsplit(".", 1)[-1]
+            points = [((f"{arm}@" if len(arms) > 1 or arm != "default" else "") + f"{leaf}={value:g}",
+                       (*overrides, f"{sweep.axis}={value!r}"), float(value))
+                      for value in sweep.values]
+        for name, arm_overrides, x in points:
+            for seed in seeds:
+                runs.append(SweepRun(name, seed, (*arm_overrides, *extra, f"seed={seed}"), x))
+    return runs
+
+
+def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, quick: bool = False,
+              resume: bool = False, cpu: bool = False, echo=print) -> Path:
+    """Run every (arm, seed) of the experiment's sweep under ``parent`` and write the report."""
+    from latentzoo.report import write_report
+
+    state = _partial_state(cpu)
+    runs = expand_sweep(experiment, quick)
+    if state.is_main_process:
+        if not resume:
+            claim_run_dir(parent)
+            atomic_write_text(parent / RESOLVED_CONFIG, to_toml(experiment))
+            atomic_write_text(parent / "overrides.txt", "".join(f"{o}\n" for o in overrides))
+        atomic_write_json(parent / SWEEP_FILE, {
+            "name": experiment.name,
+            "quick": quick,
+            "axis": experiment.sweep.axis if experiment.sweep else "",
+            "runs": [attrs.asdict(r) | {"path": r.path} for r in runs],
+            "claims": [attrs.asdict(c) for c in experiment.sweep.claims] if experiment.sweep else [],
+            "base_config": raw,
+        })
+    state.wait_for_everyone()
+    base = {k: v for k, v in raw.items() if k != "sweep"}
+    for number, run in enumerate(runs, 1):
+        run_dir = parent / run.path
+        if (run_dir / "metrics.json").exists() and _all_done(run_dir):
+            continue
+        run_raw = apply_overrides(base, list(run.overrides))
+        run_experiment_ = parse_experiment(run_raw, f"{experiment.name} [{run.arm}, seed {run.seed}]",
+                                           run.overrides)
+        if state.is_main_process:
+            echo(f"[{number}/{len(runs)}] {run.arm} seed {run.seed} -> {run_dir}")
+        run_experiment(run_experiment_, run_dir, run.overrides,
+                       resume=(run_dir / RESOLVED_CONFIG).exists(), cpu=cpu)
+    if state.is_main_process:
+        write_report(parent)
+    state.wait_for_everyone()
+    return parent
+
+
+def _all_done(run_dir: Path) -> bool:
+    experiment, _ = load_experiment(run_dir / RESOLVED_CONFIG)
+    return all((stage_dir(run_dir, i, s.config.name) / DONE).exists()
+               for i, s in enumerate(experiment.stages))
+
+
+def start(config: str | None, overrides, *, run_dir: str | None = None, resume: str | None = None,
+          quick: bool = False, cpu: bool = False, echo=print) -> Path:
+    """What ``latentzoo run`` does: a single run, a sweep, or the continuation of either."""
+    if resume:
+        path = Path(resume)
+        if not path.is_dir():
+            raise UserError(f"cannot resume {path}: no such directory")
+        stored = check_resumable(path)
+        if config is not None:
+            given, _ = load_experiment(config, overrides)
+            check_resumable(path, given)
+        sweep_file = path / SWEEP_FILE
+        if sweep_file.exists():
+            recorded = json.loads(sweep_file.read_text())
+            quick, raw = recorded.get("quick", False), recorded["base_config"]
+            return run_sweep(stored, raw, path, quick=quick, resume=True, cpu=cpu, echo=echo)
+        run_experiment(stored, path, resume=True, cpu=cpu)
+        return path
+    if config is None:
+        raise UserError("latentzoo run needs a config file, or --resume DIR")
+    experiment, raw = load_experiment(config, overrides)
+    _partial_state(cpu)
+    target = Path(run_dir) if run_dir else _broadcast(
+        new_run_dir(Path(os.environ.get("LATENTZOO_RUNS_DIR", experiment.runs_dir)), experiment.name))
+    if experiment.sweep is not None:
+        return run_sweep(experiment, raw, target, overrides, quick=quick, cpu=cpu, echo=echo)
+    if quick:
+        raise UserError("--quick applies to sweeps (a [sweep] table with quick_overrides)")
+    run_experiment(experiment, target, overrides, cpu=cpu)
+    return target

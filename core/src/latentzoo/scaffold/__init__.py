@@ -1,0 +1,1 @@
+"""latentzoo new-plugin."""

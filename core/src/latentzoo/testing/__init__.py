@@ -1,0 +1,1 @@
+"""The latentzoo test kit (filled in below)."""
