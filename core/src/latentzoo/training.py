@@ -17,6 +17,7 @@ import contextlib
 import copy
 import json
 import math
+import os
 
 import torch
 from torch import nn
@@ -150,7 +151,8 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
     running_count = 0
     logs: dict[str, torch.Tensor] = {}
     bar = tqdm(total=config.steps, initial=progress.step, desc=config.name, dynamic_ncols=True,
-               disable=not accelerator.is_main_process or None, leave=False)
+               disable=not accelerator.is_main_process or bool(os.environ.get("LATENTZOO_NO_PROGRESS")),
+               leave=False)
     wrapped.train()
     step = progress.step
     while step < config.steps:
