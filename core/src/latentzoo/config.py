@@ -70,12 +70,20 @@ def option(
     return attrs.field(**kwargs)
 
 
+class FieldValueError(ValueError):
+    """A value outside its field's range; ``field`` completes the config path."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def _bound_validator(bound, check, symbol):
     def validate(instance, attribute, value):
         values = value if isinstance(value, (tuple, list)) else (value,)
         for item in values:
             if isinstance(item, (int, float)) and not check(item, bound):
-                raise ValueError(f"must be {symbol} {bound}, found {item!r}")
+                raise FieldValueError(attribute.name, f"must be {symbol} {bound}, found {item!r}")
 
     return validate
 
@@ -83,9 +91,10 @@ def _bound_validator(bound, check, symbol):
 def _choice_validator(choices):
     def validate(instance, attribute, value):
         if value not in choices:
-            raise ValueError(
+            raise FieldValueError(
+                attribute.name,
                 f"must be one of {', '.join(repr(c) for c in choices)}, found {value!r}"
-                + did_you_mean(str(value), [str(c) for c in choices])
+                + did_you_mean(str(value), [str(c) for c in choices]),
             )
 
     return validate
@@ -266,6 +275,8 @@ def _error_lines(error: BaseException, path: str) -> list[str]:
         ]
     if isinstance(error, BaseExceptionGroup):
         return [line for sub in error.exceptions for line in _error_lines(sub, path)]
+    if isinstance(error, FieldValueError):
+        return [f"{path + '.' if path else ''}{error.field}: {error}"]
     if isinstance(error, KeyError):
         return [f"{where}: missing required key"]
     text = str(error)
@@ -431,17 +442,17 @@ def to_toml(obj: Any) -> str:
 
 
 def annotate_overrides(error: UserError, overrides) -> UserError:
-    """Add to a structuring error which override introduced a bad path, if one did."""
+    """Add to a structuring error which override set a path it complains about, if one did."""
     message = str(error)
+    error_paths = re.findall(r"^\s+(\S+?):", message, flags=re.M)
     notes = []
     for override in overrides:
-        path = override.partition("=")[0].strip()
         try:
-            key = format_path(parse_path(path))
+            key = format_path(parse_path(override.partition("=")[0].strip()))
         except ConfigError:
             continue
-        if re.search(rf"(^|\s){re.escape(key)}:", message):
-            notes.append(f"  ({key} was set by the command-line override '{override}')")
+        if any(key == p or key.startswith(p + ".") or key.startswith(p + "[") for p in error_paths):
+            notes.append(f"  (set by the command-line override '{override}')")
     if not notes:
         return error
     return ConfigError(message + "\n" + "\n".join(notes))

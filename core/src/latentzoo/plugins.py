@@ -62,23 +62,23 @@ def load_registry(entry_points=None) -> Registry:
         entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
     disabled = _env_list("LATENTZOO_DISABLE_PLUGINS")
     allowed = _env_list("LATENTZOO_PLUGINS")
-    seen: dict[str, tuple[str, str]] = {}  # plugin name -> (entry point value, distribution)
-    for ep in sorted(entry_points, key=lambda ep: (ep.name != BUILTIN, ep.name)):
-        if ep.name in disabled or (allowed and ep.name not in allowed | {BUILTIN}):
+    by_name: dict[str, list] = {}
+    for ep in entry_points:
+        by_name.setdefault(ep.name, []).append(ep)
+    for name, eps in sorted(by_name.items(), key=lambda item: (item[0] != BUILTIN, item[0])):
+        if name in disabled or (allowed and name not in allowed | {BUILTIN}):
             continue
+        ep = eps[0]
         dist = getattr(ep, "dist", None)
         distribution = dist.metadata["Name"] if dist is not None else "?"
         version = dist.version if dist is not None else "?"
-        if ep.name in seen:
-            first_value, first_distribution = seen[ep.name]
-            if first_value != ep.value:
-                registry.failed_plugins[ep.name] = (
-                    f"two installed distributions declare plugin '{ep.name}' with different "
-                    f"modules: {first_distribution} ({first_value}) and {distribution} "
-                    f"({ep.value}); uninstall one of them"
-                )
+        if len({other.value for other in eps}) > 1:
+            claims = ", ".join(sorted(
+                f"{getattr(other.dist, 'metadata', {}).get('Name', '?')} ({other.value})" for other in eps))
+            registry.failed_plugins[name] = (
+                f"several installed distributions declare plugin '{name}' with different modules: "
+                f"{claims}; uninstall all but one")
             continue
-        seen[ep.name] = (ep.value, distribution)
         try:
             module = ep.load()
             _check_hook_names(ep.name, module, manager)
