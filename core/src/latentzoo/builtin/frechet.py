@@ -73,10 +73,14 @@ def feature_net() -> DigitsFeatureNet:
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     linalg = require("scipy.linalg", "full", "the Fréchet distance")
-    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
-    if not np.isfinite(covmean).all():  # near-singular product: regularise as in the FID code
-        offset = np.eye(len(sigma1)) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # near-singular products are handled below
+        covmean = np.asarray(linalg.sqrtm(sigma1 @ sigma2))
+        if not np.isfinite(covmean).all():  # regularise as in the reference FID code
+            offset = np.eye(len(sigma1)) * 1e-6
+            covmean = np.asarray(linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset)))
     covmean = covmean.real
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
