@@ -4,7 +4,6 @@ import textwrap
 import tomllib
 
 import pytest
-
 from latentzoo.cli import main
 from latentzoo.config import apply_override, deep_merge, parse_path, parse_value
 from latentzoo.errors import ConfigError

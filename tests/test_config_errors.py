@@ -3,7 +3,6 @@
 import textwrap
 
 import pytest
-
 from latentzoo.cli import main
 
 GOOD = """

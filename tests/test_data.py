@@ -1,7 +1,6 @@
 """Sharding and gathering, the batch iterator, and the builtin datasets."""
 
 import torch
-
 from latentzoo.build import BuildContext, build
 from latentzoo.config import DataSpec, structure
 from latentzoo.data import BatchIterator, shard_indices, unshard
@@ -52,6 +51,7 @@ def test_shapes_are_deterministic_and_factors_match_images():
     assert torch.equal(a.split("train")["x"], b.split("train")["x"])
     x, factors = a.split("train")["x"], a.split("train")["factors"]
     assert x.shape == (64, 1, 32, 32) and set(x.unique().tolist()) <= {0.0, 1.0}
+    assert factors.shape == (64, 5) and (factors[:, 0] == a.split("train")["y"]).all()
     # bigger scale factor -> more pixels for the same shape (area grows with scale²)
     square = data("builtin.shapes", num_train=400, num_test=1).split("train")
     is_square = square["factors"][:, 0] == 0

@@ -7,7 +7,6 @@ import textwrap
 
 import torch
 from accelerate import Accelerator
-
 from latentzoo.build import BuildContext, build
 from latentzoo.config import DataSpec, MetricSpec, structure
 from latentzoo.evaluation import Evaluator

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import torch
-
 from latentzoo.builtin.frechet import feature_net, frechet_distance
 from latentzoo.builtin.metrics import sliced_wasserstein_distance, top1
 from latentzoo.training import lr_factor

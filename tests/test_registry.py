@@ -5,9 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from latentzoo.errors import UnknownComponentError
-from latentzoo.registry import Registry, RegistrationError
+from latentzoo.registry import RegistrationError, Registry
 
 
 def make_registry():

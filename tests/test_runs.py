@@ -2,11 +2,10 @@
 
 import json
 import signal
+import textwrap
 import time
 
 import torch
-
-import textwrap
 
 
 def write(path, text):

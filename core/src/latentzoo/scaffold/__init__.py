@@ -1,1 +1,0 @@
-"""latentzoo new-plugin."""
