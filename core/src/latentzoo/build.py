@@ -43,4 +43,5 @@ def build(spec: ComponentSpec, ctx: BuildContext, where: str = "") -> Any:
         return target(spec.config, ctx)
     except (UserError, ValueError) as error:
         prefix = f"{where} ({spec.name})" if where else spec.name
-        raise UserError(f"{prefix}: {error}") from error
+        kind = type(error) if isinstance(error, UserError) else UserError
+        raise kind(f"{prefix}: {error}") from error

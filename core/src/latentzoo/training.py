@@ -117,7 +117,14 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
 
         accelerator.ddp_handler = DistributedDataParallelKwargs(
             find_unused_parameters=config.find_unused_parameters)
-    wrapped, optimizer = accelerator.prepare(module, optimizer)
+    if config.mixed_precision == "fp16":  # the gradient scaler lives in Accelerate's optimizer wrapper
+        wrapped, optimizer = accelerator.prepare(module, optimizer)
+    else:
+        # Accelerate's optimizer wrapper costs ~1 ms per step on the CPU (it looks up an optional
+        # package on every step()); without fp16 it adds nothing, so the plain optimizer is used
+        # and checkpointed alongside (benchmarks/loop_overhead.py).
+        wrapped = accelerator.prepare(module)
+        accelerator.register_for_checkpointing(optimizer)
     ema = EMA(model, config.ema_decay).to(accelerator.device) if config.ema_decay > 0 else None
     batches = BatchIterator(data.split("train"), config.batch_size, seed=ctx.seed,
                             rank=accelerator.process_index, world_size=accelerator.num_processes,
