@@ -222,7 +222,7 @@ def repro_configs(plugin: str) -> list[Path]:
 
 def cmd_repro(args) -> int:
     from latentzoo.experiment import load_experiment
-    from latentzoo.report import to_markdown, write_report
+    from latentzoo.report import to_markdown
     from latentzoo.runner import _broadcast, _partial_state, run_sweep
     from latentzoo.runs import atomic_write_text, new_run_dir
 
@@ -240,7 +240,8 @@ def cmd_repro(args) -> int:
         if state.is_main_process:
             _echo(f"== {config.name}")
         run_sweep(experiment, raw, parent / config.stem, quick=args.quick, cpu=args.cpu, echo=_echo)
-        report = write_report(parent / config.stem) if state.is_main_process else None
+        report = (json.loads((parent / config.stem / "report.json").read_text())
+                  if state.is_main_process else None)
         if report is not None:
             command = f"latentzoo repro {args.plugin}" + (" --quick" if args.quick else "")
             sections += [to_markdown(report), f"Config: `{config.name}`; command: `{command}`.", ""]
@@ -265,7 +266,13 @@ COMMANDS = {"list": cmd_list, "plugins": cmd_plugins, "show": cmd_show, "config"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    # overrides may also follow options: `run exp.toml --run-dir d a.b=1`
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     debug = args.debug or bool(os.environ.get("LATENTZOO_DEBUG"))
     try:
         return COMMANDS[args.command](args)

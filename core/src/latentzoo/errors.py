@@ -41,14 +41,19 @@ def did_you_mean(word: str, candidates, n: int = 3, cutoff: float = 0.6) -> str:
     return " (did you mean " + " or ".join(repr(m) for m in matches) + "?)"
 
 
-def require(module: str, extra: str, purpose: str):
-    """Import an optional dependency, or fail naming the extra that installs it."""
+def require(module: str, extra: str, purpose: str, hint: str = ""):
+    """Import an optional dependency, or fail saying how to install it.
+
+    ``extra`` names the core's extra (``pip install 'latentzoo[extra]'``); a plugin passes
+    ``hint`` instead, e.g. ``"pip install 'latentzoo-relreps[real]'"``.
+    """
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as error:
+        how = hint or f"pip install 'latentzoo[{extra}]'"
         raise MissingDependencyError(
             f"{purpose} needs the package '{module.split('.')[0]}', which is not installed: "
-            f"pip install 'latentzoo[{extra}]' ({error})"
+            f"{how} ({error})"
         ) from None

@@ -99,6 +99,7 @@ class TrainConfig(StageConfig):
     keep_checkpoints: int = option(2, "how many checkpoints to keep", gt=0)
     log_every: int = option(10, "log the loss every N updates", gt=0)
     find_unused_parameters: bool = option(False, "DDP: allow parameters without gradient")
+    report_time: bool = option(False, "add train_seconds and seconds_per_step (wall clock of the loop) to the metrics")
 
     def __attrs_post_init__(self):
         if self.model is None and not self.init_from:
@@ -178,6 +179,7 @@ class SweepConfig:
     claims: tuple[Claim, ...] = option((), "claims the report checks")
     quick_overrides: tuple[str, ...] = option((), "overrides for a smoke version (repro --quick)")
     quick_seeds: tuple[int, ...] = option((0,), "seeds of the smoke version")
+    quick_values: tuple[float, ...] = option((), "values of 'axis' in the smoke version (default: all)")
 
 
 @attrs.frozen

@@ -198,7 +198,7 @@ def expand_sweep(experiment: Experiment, quick: bool = False) -> list[SweepRun]:
             leaf = sweep.axis.rsplit(".", 1)[-1]
             points = [((f"{arm}@" if len(arms) > 1 or arm != "default" else "") + f"{leaf}={value:g}",
                        (*overrides, f"{sweep.axis}={value!r}"), float(value))
-                      for value in sweep.values]
+                      for value in (sweep.quick_values if quick and sweep.quick_values else sweep.values)]
         for name, arm_overrides, x in points:
             for seed in seeds:
                 runs.append(SweepRun(name, seed, (*arm_overrides, *extra, f"seed={seed}"), x))

@@ -18,6 +18,7 @@ import copy
 import json
 import math
 import os
+import time
 
 import torch
 from torch import nn
@@ -162,6 +163,7 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
                leave=False)
     wrapped.train()
     step = progress.step
+    first_step, started = step, time.perf_counter()
     while step < config.steps:
         for micro in range(config.grad_accum):
             batch = next(batches)
@@ -209,9 +211,12 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
         if checkpoint_now and step < config.steps:
             save_checkpoint(accelerator, checkpoints, step, config.keep_checkpoints)
     bar.close()
+    elapsed = time.perf_counter() - started
 
     final_model = ema.module if ema is not None else model
     values = evaluate(step)
+    if config.report_time:  # of this process's loop since its start or resume
+        values |= {"train_seconds": elapsed, "seconds_per_step": elapsed / max(1, step - first_step)}
     if accelerator.is_main_process:
         final = ctx.stage_dir / "final"
         atomic_torch_save(accelerator.unwrap_model(final_model).state_dict(), final / "model.pt")
