@@ -237,6 +237,13 @@ def run_generate(config: GenerateConfig, ctx: StageContext) -> StageResult:
             count = min(config.batch_size, per_process - start)
             chunks.append(sampler.sample(model, count).float())
     samples = torch.cat(chunks)
+    if data is not None and tuple(samples.shape[1:]) != tuple(data.info.input_shape):
+        raise UserError(f"{ctx.where}.sampler ({config.sampler.name}) returned samples shaped "
+                        f"{tuple(samples.shape[1:])}, but the data's inputs are shaped "
+                        f"{tuple(data.info.input_shape)}")
+    if len(samples) < per_process:
+        raise UserError(f"{ctx.where}.sampler ({config.sampler.name}) returned {len(samples)} "
+                        f"samples, {per_process} were asked for")
     if world > 1:
         samples = accelerator.gather(samples.contiguous())
     samples = samples[: config.num_samples].cpu()
