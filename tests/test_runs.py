@@ -101,6 +101,6 @@ def test_corrupt_checkpoint_is_reported(tmp_path, lz):
     lz("run", config, "--run-dir", run_dir, "--cpu", check=True)
     stage = run_dir / "stages" / "00-net"
     (stage / "done.pt").unlink()
-    (stage / "checkpoints" / "step-0000020" / "optimizer.bin").write_bytes(b"garbage")
+    (stage / "checkpoints" / "step-0000020" / "model.safetensors").write_bytes(b"garbage")
     out = lz("run", "--resume", run_dir, "--cpu")
     assert out.returncode == 2 and "cannot load checkpoint" in out.stderr and "step-0000020" in out.stderr

@@ -38,12 +38,15 @@ class Evaluator:
         split: the split metrics use by default.
         samples: generated samples (``generate`` stage), in every process.
         step: the training step (``None`` outside training).
+        loss: the stage's loss module during training (``None`` elsewhere), for metrics that
+            read its state (a temperature, a teacher).
     """
 
     def __init__(self, accelerator, model: nn.Module | None = None, data: DataSplits | None = None,
                  split: str = "test", models: dict[str, nn.Module] | None = None,
                  samples: torch.Tensor | None = None, batch_size: int = 256,
-                 step: int | None = None, artifacts: dict[str, Any] | None = None):
+                 step: int | None = None, artifacts: dict[str, Any] | None = None,
+                 loss: nn.Module | None = None):
         self.accelerator = accelerator
         self.model = model
         self.models = models or {}
@@ -53,6 +56,7 @@ class Evaluator:
         self.batch_size = batch_size
         self.step = step
         self.artifacts = artifacts or {}
+        self.loss = loss
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @property

@@ -88,6 +88,17 @@ def _split_output(output) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
                     f"found {type(output).__name__}")
 
 
+def _check_replicas_agree(accelerator, module: nn.Module, where: str) -> None:
+    """Every process must end with the same parameters (DDP keeps them in step)."""
+    with torch.no_grad():
+        checksum = torch.stack([p.detach().double().sum() for p in module.parameters()]).sum()
+    sums = accelerator.gather(checksum.reshape(1).to(accelerator.device))
+    if not torch.equal(sums, sums[:1].expand_as(sums)):
+        raise RuntimeError(f"{where}: the processes ended training with different parameters "
+                           f"(checksums {sums.tolist()}); a component changed parameters outside "
+                           "the optimiser differently on each rank")
+
+
 def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
     accelerator = ctx.accelerator(config.mixed_precision)
     where = ctx.where
@@ -147,7 +158,7 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
         if not metrics:
             return {}
         evaluator = Evaluator(accelerator, model=ema.module if ema else model, data=data,
-                              split=config.eval_split, step=step, artifacts=bctx.artifacts)
+                              split=config.eval_split, step=step, artifacts=bctx.artifacts, loss=loss)
         values = compute_metrics(metrics, evaluator, ctx, step)
         ctx.log_scalars(values, step, "eval/")
         return values
@@ -172,7 +183,10 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
             last = micro == config.grad_accum - 1
             with contextlib.nullcontext() if last else no_sync(wrapped):
                 with accelerator.autocast():
-                    value, logs = _split_output(wrapped(batch))
+                    try:
+                        value, logs = _split_output(wrapped(batch))
+                    except (UserError, ValueError) as error:
+                        raise UserError(f"{where}.loss ({config.loss.name}) at step {step + 1}: {error}") from error
                 accelerator.backward(value / config.grad_accum if config.grad_accum > 1 else value)
             running += value.detach()
             running_count += 1
@@ -213,6 +227,8 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
     bar.close()
     elapsed = time.perf_counter() - started
 
+    if accelerator.num_processes > 1:
+        _check_replicas_agree(accelerator, module, where)
     final_model = ema.module if ema is not None else model
     values = evaluate(step)
     if config.report_time:  # of this process's loop since its start or resume

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import attrs
@@ -79,12 +80,18 @@ class Mnist1dConfig:
     channel: bool = option(False, "x as 1x40 (true) or 40 (false)")
 
 
-def mnist1d(config: Mnist1dConfig, ctx) -> DataSplits:
+@functools.lru_cache(maxsize=4)
+def _mnist1d_arrays(num_samples: int, seed: int) -> dict:
+    """The generator takes seconds; stages and runs in one process share its output."""
     mnist_data = require("mnist1d.data", "full", "builtin.mnist1d")
     args = mnist_data.get_dataset_args()
-    args.num_samples = config.num_samples
-    args.seed = config.seed
-    raw = mnist_data.make_dataset(args)
+    args.num_samples = num_samples
+    args.seed = seed
+    return mnist_data.make_dataset(args)
+
+
+def mnist1d(config: Mnist1dConfig, ctx) -> DataSplits:
+    raw = _mnist1d_arrays(config.num_samples, config.seed)
     shape = (1, 40) if config.channel else (40,)
 
     def tensors(x, y):

@@ -14,7 +14,8 @@ For every component the plugin registers, the kit checks (the timm ``test_models
   models build on digits (or their ``example``) and give finite outputs with gradients;
 - the component's ``example`` experiment runs end to end through the core's loop on the CPU
   (finite loss, finite metrics, samples shaped like the data);
-- the first training example also runs in 2 processes (gloo), parameters equal on both ranks;
+- the first training example also runs in 2 processes (gloo); the core's loop checks that
+  both ranks end with identical parameters;
 - ``latentzoo repro <plugin> --quick`` runs and writes its report.
 
 The pytest plugin (entry point ``pytest11``) parametrises these tests by component.
