@@ -22,6 +22,8 @@ class BuildContext:
         artifacts: earlier stages' models by the names the stage's ``inputs`` gives them.
         seed: the stage's seed.
         stage: the stage's name.
+        steps: the training stage's number of updates (0 outside training), for components
+            with schedules of their own.
     """
 
     data: Any = None
@@ -29,6 +31,7 @@ class BuildContext:
     artifacts: dict[str, Any] = attrs.field(factory=dict)
     seed: int = 0
     stage: str = ""
+    steps: int = 0
 
 
 def build(spec: ComponentSpec, ctx: BuildContext, where: str = "") -> Any:

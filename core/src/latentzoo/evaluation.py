@@ -57,6 +57,7 @@ class Evaluator:
         self.step = step
         self.artifacts = artifacts or {}
         self.loss = loss
+        self.sampler = None  # the generate stage's sampler (for cost metrics: evaluations, time)
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @property

@@ -63,10 +63,11 @@ class StageConfig:
 
 @attrs.frozen
 class OptimizerConfig:
-    name: str = option("adamw", "optimiser", choices=("adam", "adamw", "sgd"))
+    name: str = option("adamw", "optimiser", choices=("adam", "adamw", "radam", "sgd"))
     lr: float = option(1e-3, "peak learning rate", gt=0)
     weight_decay: float = option(0.0, "decoupled (adamw) or L2 (adam, sgd) weight decay", ge=0)
     betas: tuple[float, float] = option((0.9, 0.999), "Adam betas", ge=0, lt=1)
+    eps: float = option(1e-8, "Adam epsilon", gt=0)
     momentum: float = option(0.9, "SGD momentum", ge=0, lt=1)
     nesterov: bool = option(False, "SGD Nesterov momentum")
 

@@ -143,8 +143,10 @@ def build_metrics(specs, bctx: BuildContext, ctx: StageContext, key: str = "metr
     return [build(spec, bctx, f"{ctx.where}.{key}[{i}]") for i, spec in enumerate(specs)]
 
 
-def build_data(spec, ctx: StageContext) -> DataSplits:
-    data = build(spec, BuildContext(seed=ctx.seed), f"{ctx.where}.data")
+def build_data(spec, ctx: StageContext, inputs: dict[str, str] | None = None) -> DataSplits:
+    """Build a stage's data; ``inputs`` hands it earlier stages' models (e.g. an encoder)."""
+    artifacts = {key: ctx.model_of(ref) for key, ref in (inputs or {}).items()}
+    data = build(spec, BuildContext(seed=ctx.seed, artifacts=artifacts), f"{ctx.where}.data")
     if not isinstance(data, DataSplits):
         raise UserError(f"{ctx.where}.data ({spec.name}) returned {type(data).__name__}, "
                         "not latentzoo.data.DataSplits")
@@ -219,7 +221,7 @@ def sample_figure(samples: torch.Tensor, count: int):
 
 def run_generate(config: GenerateConfig, ctx: StageContext) -> StageResult:
     accelerator = ctx.accelerator()
-    data = build_data(config.data, ctx) if config.data is not None else None
+    data = build_data(config.data, ctx, config.inputs) if config.data is not None else None
     inputs = dict(config.inputs)
     bctx = ctx.build_context(data, inputs, config.name)
     bctx.artifacts.setdefault("model", ctx.model_of(config.model))
@@ -251,6 +253,7 @@ def run_generate(config: GenerateConfig, ctx: StageContext) -> StageResult:
         ctx.save_figure("samples", sample_figure(samples, config.grid))
     evaluator = Evaluator(accelerator, model=model, data=data, split=config.split,
                           samples=samples, artifacts=bctx.artifacts)
+    evaluator.sampler = sampler
     values = compute_metrics(metrics, evaluator, ctx)
     ctx.log_scalars(values, 0, "generate/")
     return StageResult(config.name, model=model, metrics=values, samples=samples)

@@ -63,8 +63,9 @@ def make_optimizer(config: OptimizerConfig, parameters) -> torch.optim.Optimizer
     if config.name == "sgd":
         return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
                                weight_decay=config.weight_decay, nesterov=config.nesterov)
-    cls = torch.optim.AdamW if config.name == "adamw" else torch.optim.Adam
-    return cls(parameters, lr=config.lr, betas=tuple(config.betas), weight_decay=config.weight_decay)
+    cls = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "radam": torch.optim.RAdam}[config.name]
+    return cls(parameters, lr=config.lr, betas=tuple(config.betas), eps=config.eps,
+               weight_decay=config.weight_decay)
 
 
 def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
@@ -102,8 +103,9 @@ def _check_replicas_agree(accelerator, module: nn.Module, where: str) -> None:
 def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
     accelerator = ctx.accelerator(config.mixed_precision)
     where = ctx.where
-    data = build_data(config.data, ctx)
+    data = build_data(config.data, ctx, config.inputs)
     bctx = ctx.build_context(data, config.inputs, config.name)
+    bctx.steps = config.steps
     if config.model is not None:
         model = build(config.model, bctx, f"{where}.model")
     else:
