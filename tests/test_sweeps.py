@@ -92,3 +92,13 @@ def test_claims_with_scale_offset_and_missing_metrics():
     assert check_claim(claim, table)["verdict"] == "does not hold"  # 10 < 11
     claim["lhs"] = "a:missing"
     assert check_claim(claim, table)["holds"] is None
+
+
+def test_run_one_arm(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(textwrap.dedent(SWEEP))
+    parent = tmp_path / "one"
+    assert main(["run", str(tmp_path / "s.toml"), "--run-dir", str(parent), "--cpu", "--quick",
+                 "--arm", "untrained"]) == 0
+    assert (parent / "untrained" / "seed-5").exists() and not (parent / "trained").exists()
+    assert main(["run", str(tmp_path / "s.toml"), "--run-dir", str(tmp_path / "x"), "--arm", "traned"]) == 2
+    assert "did you mean 'trained'" in capsys.readouterr().err

@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", help="the new run directory (default: runs_dir/name-timestamp)")
     p.add_argument("--resume", metavar="DIR", help="continue the run (or sweep) in DIR")
     p.add_argument("--quick", action="store_true", help="a sweep's smoke version")
+    p.add_argument("--arm", action="append", default=[], help="run only this arm of a sweep (repeatable)")
     p.add_argument("--cpu", action="store_true", help="use the CPU even if a GPU is present")
 
     p = commands.add_parser("report", help="aggregate a sweep directory into a table and figure")
@@ -164,7 +165,7 @@ def cmd_run(args) -> int:
         raise UserError("overrides need a config file; to resume, use --resume DIR alone")
     started = time.time()
     run_dir = start(args.file, args.overrides, run_dir=args.run_dir, resume=args.resume,
-                    quick=args.quick, cpu=args.cpu, echo=_echo)
+                    quick=args.quick, cpu=args.cpu, echo=_echo, arms=tuple(args.arm))
     _finish(run_dir, started)
     return 0
 

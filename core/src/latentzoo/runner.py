@@ -206,12 +206,24 @@ def expand_sweep(experiment: Experiment, quick: bool = False) -> list[SweepRun]:
 
 
 def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, quick: bool = False,
-              resume: bool = False, cpu: bool = False, echo=print) -> Path:
-    """Run every (arm, seed) of the experiment's sweep under ``parent`` and write the report."""
+              resume: bool = False, cpu: bool = False, echo=print, arms=()) -> Path:
+    """Run every (arm, seed) of the experiment's sweep under ``parent`` and write the report.
+
+    ``arms`` keeps only the named arms (``latentzoo run --arm NAME``).
+    """
     from latentzoo.report import write_report
 
     state = _partial_state(cpu)
     runs = expand_sweep(experiment, quick)
+    if arms:
+        known = sorted({run.arm for run in runs})
+        unknown = [arm for arm in arms if arm not in known]
+        if unknown:
+            from latentzoo.errors import did_you_mean
+
+            raise UserError(f"--arm {unknown[0]}: the sweep has no such arm{did_you_mean(unknown[0], known)}; "
+                            f"arms: {', '.join(known)}")
+        runs = [run for run in runs if run.arm in arms]
     if state.is_main_process:
         if not resume:
             claim_run_dir(parent)
@@ -251,7 +263,7 @@ def _all_done(run_dir: Path) -> bool:
 
 
 def start(config: str | None, overrides, *, run_dir: str | None = None, resume: str | None = None,
-          quick: bool = False, cpu: bool = False, echo=print) -> Path:
+          quick: bool = False, cpu: bool = False, echo=print, arms=()) -> Path:
     """What ``latentzoo run`` does: a single run, a sweep, or the continuation of either."""
     if resume:
         path = Path(resume)
@@ -275,8 +287,8 @@ def start(config: str | None, overrides, *, run_dir: str | None = None, resume: 
     target = Path(run_dir) if run_dir else _broadcast(
         new_run_dir(Path(os.environ.get("LATENTZOO_RUNS_DIR", experiment.runs_dir)), experiment.name))
     if experiment.sweep is not None:
-        return run_sweep(experiment, raw, target, overrides, quick=quick, cpu=cpu, echo=echo)
-    if quick:
-        raise UserError("--quick applies to sweeps (a [sweep] table with quick_overrides)")
+        return run_sweep(experiment, raw, target, overrides, quick=quick, cpu=cpu, echo=echo, arms=arms)
+    if quick or arms:
+        raise UserError("--quick and --arm apply to sweeps (a config with a [sweep] table)")
     run_experiment(experiment, target, overrides, cpu=cpu)
     return target
