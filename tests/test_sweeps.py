@@ -58,6 +58,11 @@ def test_axis_expansion(tmp_path):
     experiment, _ = load_experiment(tmp_path / "s.toml")
     runs = expand_sweep(experiment)
     assert [(r.arm, r.x) for r in runs] == [("lr=0.001", 0.001), ("lr=0.01", 0.01)]
+    batch = text.replace('axis = "stages[0].optimizer.lr"', 'axis = "stages[0].batch_size"').replace(
+        "[0.001, 0.01]", "[32, 64]")
+    (tmp_path / "b.toml").write_text(textwrap.dedent(batch))
+    experiment, _ = load_experiment(tmp_path / "b.toml")
+    assert expand_sweep(experiment)[0].overrides[0] == "stages[0].batch_size=32"  # an integer field
 
 
 def test_run_sweep_and_report(tmp_path, capsys):

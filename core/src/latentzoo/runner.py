@@ -184,6 +184,11 @@ class SweepRun:
         return f"{self.arm}/seed-{self.seed}"
 
 
+def _toml_number(value: float) -> str:
+    """``32.0`` as ``32`` (valid for integer and float fields alike), else ``repr``."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def expand_sweep(experiment: Experiment, quick: bool = False) -> list[SweepRun]:
     sweep = experiment.sweep
     if sweep is None:
@@ -197,7 +202,7 @@ def expand_sweep(experiment: Experiment, quick: bool = False) -> list[SweepRun]:
         if sweep.axis:
             leaf = sweep.axis.rsplit(".", 1)[-1]
             points = [((f"{arm}@" if len(arms) > 1 or arm != "default" else "") + f"{leaf}={value:g}",
-                       (*overrides, f"{sweep.axis}={value!r}"), float(value))
+                       (*overrides, f"{sweep.axis}={_toml_number(value)}"), float(value))
                       for value in (sweep.quick_values if quick and sweep.quick_values else sweep.values)]
         for name, arm_overrides, x in points:
             for seed in seeds:
