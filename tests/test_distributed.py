@@ -10,6 +10,7 @@ from accelerate import Accelerator
 from latentzoo.build import BuildContext, build
 from latentzoo.config import DataSpec, MetricSpec, structure
 from latentzoo.evaluation import Evaluator
+from latentzoo.testing import free_port
 
 CONFIG = """
 name = "ddp"
@@ -46,7 +47,7 @@ def test_two_processes(tmp_path, lz):
     config.write_text(textwrap.dedent(CONFIG))
     run_dir = tmp_path / "run"
     launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                "--master_port", "29731", "-m", "latentzoo.cli"]
+                "--master_port", str(free_port()), "-m", "latentzoo.cli"]
     lz("run", config, "--run-dir", run_dir, "--cpu", launcher=launcher, check=True, timeout=600)
 
     env = json.loads((run_dir / "env.json").read_text())

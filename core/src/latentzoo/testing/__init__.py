@@ -180,7 +180,7 @@ class PluginConformance:
         run_dir = tmp_path / "run"
         env = dict(os.environ, OMP_NUM_THREADS="1", LATENTZOO_NO_PROGRESS="1")
         command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                   "--master_port", str(29500 + os.getpid() % 1000), "-m", "latentzoo.cli", "run",
+                   "--master_port", str(free_port()), "-m", "latentzoo.cli", "run",
                    str(config), "--run-dir", str(run_dir), "--cpu"]
         out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -197,6 +197,15 @@ class PluginConformance:
             pytest.fail(f"plugin '{self.plugin}' declares no reproduction: {error}")
         assert main(["repro", self.plugin, "--quick", "--run-dir", str(tmp_path / "repro"), "--cpu"]) == 0
         assert (tmp_path / "repro" / "REPRO.md").exists()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for torchrun's rendezvous)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _drop_none(value):
