@@ -24,6 +24,8 @@ class BuildContext:
         stage: the stage's name.
         steps: the training stage's number of updates (0 outside training), for components
             with schedules of their own.
+        model: in a train stage, the model being trained, for the loss and sampler (an EMA
+            teacher made at construction); ``None`` elsewhere.
     """
 
     data: Any = None
@@ -32,6 +34,7 @@ class BuildContext:
     seed: int = 0
     stage: str = ""
     steps: int = 0
+    model: Any = None
 
 
 def build(spec: ComponentSpec, ctx: BuildContext, where: str = "") -> Any:

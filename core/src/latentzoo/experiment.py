@@ -55,6 +55,7 @@ class StageConfig:
     """Fields every stage has. A plugin's stage config subclasses this."""
 
     name: str = option("stage", "the stage's name; later stages use its artifacts by this name")
+    seed: int = option(-1, "the stage's seed (-1: the experiment's seed + the stage's index)", ge=-1)
 
     def artifact_refs(self) -> list[tuple[str, str]]:
         """``(config key, artifact name)`` for every artifact of an earlier stage this stage uses."""
@@ -66,6 +67,7 @@ class OptimizerConfig:
     name: str = option("adamw", "optimiser", choices=("adam", "adamw", "radam", "sgd"))
     lr: float = option(1e-3, "peak learning rate", gt=0)
     weight_decay: float = option(0.0, "decoupled (adamw) or L2 (adam, sgd) weight decay", ge=0)
+    exclude_1d_from_decay: bool = option(False, "no weight decay on biases and norm weights (1-D tensors)")
     betas: tuple[float, float] = option((0.9, 0.999), "Adam betas", ge=0, lt=1)
     eps: float = option(1e-8, "Adam epsilon", gt=0)
     momentum: float = option(0.9, "SGD momentum", ge=0, lt=1)
@@ -89,7 +91,9 @@ class TrainConfig(StageConfig):
     grad_accum: int = option(1, "micro-batches per optimiser update", gt=0)
     optimizer: OptimizerConfig = option(factory=OptimizerConfig, doc="optimiser")
     lr_schedule: str = option("constant", "learning-rate schedule after warm-up",
-                              choices=("constant", "cosine", "linear"))
+                              choices=("constant", "cosine", "linear", "step"))
+    lr_milestones: tuple[int, ...] = option((), "step schedule: updates at which the rate is multiplied by lr_gamma", gt=0)
+    lr_gamma: float = option(0.1, "step schedule: factor at each milestone", gt=0)
     warmup_steps: int = option(0, "linear warm-up updates", ge=0)
     grad_clip: float = option(0.0, "clip the global gradient norm to this (0: off)", ge=0)
     mixed_precision: str = option("no", "autocast precision", choices=("no", "fp16", "bf16"))

@@ -18,8 +18,9 @@ component::
 - ``config``: ``"package.module:ConfigClass"``, a frozen attrs class (see
   :func:`latentzoo.config.option`); also imported lazily.
 - ``doc``: one line shown by ``latentzoo list``.
-- ``example``: an optional partial stage (a dict, as in a TOML config) in which the component
-  takes part; the test kit runs it for two steps. See ``latentzoo.testing``.
+- ``example``: an optional small experiment (the dict a TOML config parses to, with
+  ``stages``; keep its training short) in which the component takes part; the test kit runs
+  it. See ``latentzoo.testing``.
 
 Hooks are always called with keyword arguments. None is ``firstresult``.
 """

@@ -107,14 +107,15 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
             metrics[name] = saved["metrics"]
             continue
         directory.mkdir(parents=True, exist_ok=True)
+        seed = spec.config.seed if spec.config.seed >= 0 else experiment.seed + index
         # device-specific seed (as set_seed(device_specific=True)): ranks draw different noise
-        set_seed(experiment.seed + index + state.process_index)
+        set_seed(seed + state.process_index)
         writer = None
         if state.is_main_process:
             from torch.utils.tensorboard import SummaryWriter
 
             writer = SummaryWriter(str(run_dir / "tensorboard" / name))
-        ctx = StageContext(index=index, seed=experiment.seed + index, run_dir=run_dir,
+        ctx = StageContext(index=index, seed=seed, run_dir=run_dir,
                            stage_dir=directory, results=results, cpu=cpu, writer=writer)
         procedure = registry.get("stage", spec.name).load_target()
         try:

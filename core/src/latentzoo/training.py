@@ -59,6 +59,14 @@ class Progress:
         self.step = int(state["step"])
 
 
+def parameter_groups(parameters: list[nn.Parameter], config: OptimizerConfig) -> list[dict]:
+    """One group, or two when biases and norm weights (1-D tensors) are exempt from decay."""
+    if not config.exclude_1d_from_decay or not config.weight_decay:
+        return [{"params": parameters}]
+    return [{"params": [p for p in parameters if p.ndim > 1]},
+            {"params": [p for p in parameters if p.ndim <= 1], "weight_decay": 0.0}]
+
+
 def make_optimizer(config: OptimizerConfig, parameters) -> torch.optim.Optimizer:
     if config.name == "sgd":
         return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
@@ -68,12 +76,14 @@ def make_optimizer(config: OptimizerConfig, parameters) -> torch.optim.Optimizer
                weight_decay=config.weight_decay)
 
 
-def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+def lr_factor(step: int, total: int, warmup: int, schedule: str, milestones=(), gamma: float = 0.1) -> float:
     """Multiplier of the peak learning rate at ``step`` (0-based): linear warm-up, then decay."""
     if warmup and step < warmup:
         return (step + 1) / warmup
     if schedule == "constant":
         return 1.0
+    if schedule == "step":
+        return gamma ** sum(step >= milestone for milestone in milestones)
     progress = (step - warmup) / max(1, total - warmup)
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
@@ -110,6 +120,7 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
         model = build(config.model, bctx, f"{where}.model")
     else:
         model = copy.deepcopy(ctx.model_of(config.init_from))
+    bctx.model = model
     loss = build(config.loss, bctx, f"{where}.loss")
     if not isinstance(loss, nn.Module):
         raise UserError(f"{where}.loss ({config.loss.name}) must be a torch.nn.Module")
@@ -123,9 +134,10 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
     parameters = [p for p in module.parameters() if p.requires_grad]
     if not parameters:
         raise UserError(f"{where}: nothing to train: the model and loss have no trainable parameters")
-    optimizer = make_optimizer(config.optimizer, parameters)
+    optimizer = make_optimizer(config.optimizer, parameter_groups(parameters, config.optimizer))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, config.steps, config.warmup_steps, config.lr_schedule))
+        optimizer, lambda s: lr_factor(s, config.steps, config.warmup_steps, config.lr_schedule,
+                                       config.lr_milestones, config.lr_gamma))
     if accelerator.num_processes > 1:
         from accelerate.utils import DistributedDataParallelKwargs
 
