@@ -46,11 +46,22 @@ def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+REPRESENTATIONS = ("embed", "forward")
+
+
+def _representations(evaluator, which: str, split: str | None = None) -> torch.Tensor:
+    """``embed`` features (cached) or the model's output (after a projection head)."""
+    if which == "forward":
+        return evaluator.predict(split=split)
+    return evaluator.features(split)
+
+
 @attrs.frozen
 class KNNConfig:
     k: int = option(20, "neighbours", gt=0)
     metric: str = option("cosine", "distance", choices=("cosine", "euclidean"))
     train_split: str = option("train", "split the neighbours come from")
+    representation: str = option("embed", "model.embed(x) (else the output) or model(x)", choices=REPRESENTATIONS)
     prefix: str = option("", "prefix of the reported name ('<prefix>knn_accuracy')")
 
 
@@ -58,8 +69,8 @@ def knn_accuracy(config: KNNConfig, ctx):
     neighbors = require("sklearn.neighbors", "full", "builtin.knn_accuracy")
 
     def metric(evaluator) -> dict[str, float]:
-        train = evaluator.features(config.train_split).numpy()
-        test = evaluator.features().numpy()
+        train = _representations(evaluator, config.representation, config.train_split).numpy()
+        test = _representations(evaluator, config.representation).numpy()
         classifier = neighbors.KNeighborsClassifier(n_neighbors=config.k, metric=config.metric)
         classifier.fit(train, evaluator.labels(config.train_split).numpy())
         predicted = classifier.predict(test)
@@ -75,6 +86,7 @@ class LinearProbeConfig:
     max_iter: int = option(2000, "solver iterations", gt=0)
     standardize: bool = option(True, "standardise features with training-split statistics")
     train_split: str = option("train", "split the probe is fitted on")
+    representation: str = option("embed", "model.embed(x) (else the output) or model(x)", choices=REPRESENTATIONS)
     prefix: str = option("", "prefix of the reported name ('<prefix>linear_probe')")
 
 
@@ -82,8 +94,8 @@ def linear_probe(config: LinearProbeConfig, ctx):
     linear_model = require("sklearn.linear_model", "full", "builtin.linear_probe")
 
     def metric(evaluator) -> dict[str, float]:
-        train = evaluator.features(config.train_split).numpy().astype(np.float64)
-        test = evaluator.features().numpy().astype(np.float64)
+        train = _representations(evaluator, config.representation, config.train_split).numpy().astype(np.float64)
+        test = _representations(evaluator, config.representation).numpy().astype(np.float64)
         if config.standardize:
             mean, std = train.mean(0), train.std(0) + 1e-8
             train, test = (train - mean) / std, (test - mean) / std

@@ -1,0 +1,1 @@
+"""latentzoo plugin projection_head."""
