@@ -46,3 +46,4 @@ def test_learning_rate_schedules():
     assert lr_factor(2, 10, 2, "cosine") == 1.0
     assert abs(lr_factor(6, 10, 2, "cosine") - 0.5) < 1e-12  # halfway through the decay
     assert abs(lr_factor(6, 10, 2, "linear") - 0.5) < 1e-12
+    assert [lr_factor(s, 10, 0, "step", (3, 6), 0.5) for s in (0, 2, 3, 5, 6, 9)] == [1, 1, 0.5, 0.5, 0.25, 0.25]

@@ -107,3 +107,10 @@ def test_run_one_arm(tmp_path, capsys):
     assert (parent / "untrained" / "seed-5").exists() and not (parent / "trained").exists()
     assert main(["run", str(tmp_path / "s.toml"), "--run-dir", str(tmp_path / "x"), "--arm", "traned"]) == 2
     assert "did you mean 'trained'" in capsys.readouterr().err
+
+
+def test_ratio_claims():
+    table = {"a": {"metrics": {"m": {"mean": 6.0, "std": 0.0}}}, "b": {"metrics": {"m": {"mean": 4.0, "std": 0.0}}}}
+    claim = {"text": "a/b < 0.8", "lhs": "a:m / b:m", "op": "<", "rhs": "0.8"}
+    result = check_claim(claim, table)
+    assert result["lhs_value"] == 1.5 and result["verdict"] == "does not hold"

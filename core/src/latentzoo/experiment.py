@@ -162,7 +162,8 @@ class GenerateConfig(StageConfig):
 class Claim:
     """An inequality between arms' metrics: ``lhs op scale * rhs + offset``.
 
-    ``lhs`` and ``rhs`` are ``"arm:metric"`` (mean over seeds), or ``rhs`` a number.
+    ``lhs`` and ``rhs`` are ``"arm:stage.metric"`` (mean over seeds), a number, or a ratio of
+    two of these, ``"a:eval.fd / b:eval.fd"``.
     """
 
     text: str = option(doc="the paper's claim in words")

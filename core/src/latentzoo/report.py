@@ -61,6 +61,12 @@ def aggregate(parent: Path) -> dict[str, Any]:
 
 
 def _side(text: str, table: dict) -> tuple[float | None, str]:
+    """A claim's side: a number, ``arm:stage.metric`` (mean over seeds), or a ratio ``x / y``."""
+    if " / " in text:
+        (top, top_text), (bottom, bottom_text) = (_side(part.strip(), table) for part in text.split(" / ", 1))
+        if top is None or bottom is None or bottom == 0:
+            return None, f"{top_text} / {bottom_text}"
+        return top / bottom, f"({top_text}) / ({bottom_text}) = {top / bottom:.4g}"
     try:
         return float(text), text
     except ValueError:
@@ -94,16 +100,33 @@ def _format(stats: dict) -> str:
     return f"{mean:.4g} ± {std:.2g}"
 
 
+MAX_COLUMNS = 8
+
+
 def to_markdown(report: dict[str, Any]) -> str:
+    """One table (arms x metrics), or one per stage when there are many metrics; then claims."""
     arms = report["arms"]
     metrics = sorted({key for arm in arms.values() for key in arm["metrics"]})
     lines = [f"## {report['name']}" + (" (quick smoke run)" if report["quick"] else ""), ""]
-    lines.append("| arm | seeds | " + " | ".join(metrics) + " |")
-    lines.append("|---|---|" + "---|" * len(metrics))
-    for name, arm in arms.items():
-        cells = [_format(arm["metrics"][m]) if m in arm["metrics"] else "–" for m in metrics]
-        seeds = ",".join(str(s) for s in arm["seeds"]) or "none"
-        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
+    groups: dict[str, list[str]] = {"": metrics}
+    if len(metrics) > MAX_COLUMNS:
+        groups = {}
+        for metric in metrics:
+            groups.setdefault(metric.split(".", 1)[0], []).append(metric)
+    for stage, columns in groups.items():
+        if stage:
+            lines += [f"Stage `{stage}`:", ""]
+        names = [c.split(".", 1)[1] if stage else c for c in columns]
+        lines.append("| arm | seeds | " + " | ".join(names) + " |")
+        lines.append("|---|---|" + "---|" * len(columns))
+        for name, arm in arms.items():
+            if stage and not any(m in arm["metrics"] for m in columns):
+                continue
+            cells = [_format(arm["metrics"][m]) if m in arm["metrics"] else "–" for m in columns]
+            seeds = ",".join(str(s) for s in arm["seeds"]) or "none"
+            lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.pop()
     if report["claims"]:
         lines += ["", "| claim | measured | verdict |", "|---|---|---|"]
         for claim in report["claims"]:
