@@ -47,3 +47,19 @@ def test_learning_rate_schedules():
     assert abs(lr_factor(6, 10, 2, "cosine") - 0.5) < 1e-12  # halfway through the decay
     assert abs(lr_factor(6, 10, 2, "linear") - 0.5) < 1e-12
     assert [lr_factor(s, 10, 0, "step", (3, 6), 0.5) for s in (0, 2, 3, 5, 6, 9)] == [1, 1, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_teachers_stay_in_eval_mode_and_ema_moves_towards_the_model():
+    from latentzoo.ema import EMA, Frozen
+
+    student = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    holder = torch.nn.ModuleDict({"ema": EMA(student, 0.75), "frozen": Frozen(student)})
+    holder.train()
+    assert not holder["ema"].module.training and not holder["frozen"].module.training
+    assert not any(p.requires_grad for p in holder.parameters())
+    with torch.no_grad():
+        start = holder["ema"].module[0].weight.clone()
+        student[0].weight.add_(4.0)
+    holder["ema"].update(student)
+    # θ_ema = 0.75·θ_ema + 0.25·(θ_ema + 4) = θ_ema + 1
+    assert torch.allclose(holder["ema"].module[0].weight, start + 1.0)

@@ -97,6 +97,8 @@ class DigitsFrechetConfig:
     max_samples: int = option(2000, "use at most this many samples of each set (equal counts)", gt=1)
     seed: int = option(0, "seed of the subsampling")
     prefix: str = option("", "prefix of the reported name ('<prefix>frechet_distance')")
+    data_range: str = option("unit", "range of both sample sets: [0, 1] ('unit') or [-1, 1] ('symmetric')",
+                             choices=("unit", "symmetric"))
 
 
 def digits_frechet(config: DigitsFrechetConfig, ctx):
@@ -113,6 +115,8 @@ def digits_frechet(config: DigitsFrechetConfig, ctx):
         n = min(len(real), len(fake), config.max_samples)
         real = real[torch.randperm(len(real), generator=generator)[:n]]
         fake = fake[torch.randperm(len(fake), generator=generator)[:n]]
+        if config.data_range == "symmetric":  # the feature network reads digits in [0, 1]
+            real, fake = (real + 1) / 2, (fake + 1) / 2
         value = frechet_distance(*feature_statistics(fake), *feature_statistics(real))
         return {(config.prefix or "") + "frechet_distance": value}
 
