@@ -199,6 +199,38 @@ class PluginConformance:
         assert (tmp_path / "repro" / "REPRO.md").exists()
 
 
+class OneProcess:
+    """What :class:`latentzoo.evaluation.Evaluator` uses of an Accelerator, for one CPU process."""
+
+    process_index = 0
+    num_processes = 1
+    is_main_process = True
+
+    @property
+    def device(self):
+        import torch
+
+        return torch.device("cpu")
+
+    def autocast(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def gather(self, tensor):
+        return tensor
+
+
+def make_evaluator(model, splits: dict, num_classes: int | None = None, split: str = "test", **kwargs):
+    """An Evaluator over hand-made splits (``{"test": {"x": ..., "y": ...}}``), for metric tests."""
+    from latentzoo.data import DataInfo, DataSplits
+    from latentzoo.evaluation import Evaluator
+
+    first = next(iter(splits.values()))["x"]
+    data = DataSplits(splits, DataInfo(input_shape=tuple(first.shape[1:]), num_classes=num_classes))
+    return Evaluator(OneProcess(), model=model, data=data, split=split, **kwargs)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now (for torchrun's rendezvous)."""
     import socket

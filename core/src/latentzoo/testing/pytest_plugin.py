@@ -39,3 +39,11 @@ def pytest_generate_tests(metafunc):
 
     entries = plugin_entries(plugin)
     metafunc.parametrize("entry", entries, ids=[f"{e.kind}:{e.name}" for e in entries])
+
+
+@pytest.fixture
+def evaluator_for():
+    """``evaluator_for(model, splits, num_classes, split="test")``: an Evaluator for metric tests."""
+    from latentzoo.testing import make_evaluator
+
+    return make_evaluator
