@@ -114,3 +114,5 @@ def test_ratio_claims():
     claim = {"text": "a/b < 0.8", "lhs": "a:m / b:m", "op": "<", "rhs": "0.8"}
     result = check_claim(claim, table)
     assert result["lhs_value"] == 1.5 and result["verdict"] == "does not hold"
+    claim = {"text": "a - b > 1", "lhs": "a:m - b:m", "op": ">", "rhs": "1"}
+    assert check_claim(claim, table)["lhs_value"] == 2.0 and check_claim(claim, table)["holds"] is True

@@ -162,8 +162,8 @@ class GenerateConfig(StageConfig):
 class Claim:
     """An inequality between arms' metrics: ``lhs op scale * rhs + offset``.
 
-    ``lhs`` and ``rhs`` are ``"arm:stage.metric"`` (mean over seeds), a number, or a ratio of
-    two of these, ``"a:eval.fd / b:eval.fd"``.
+    ``lhs`` and ``rhs`` are ``"arm:stage.metric"`` (mean over seeds), a number, or the ratio or
+    difference of two of these (``"a:eval.fd / b:eval.fd"``, ``"a:eval.acc - b:eval.acc"``).
     """
 
     text: str = option(doc="the paper's claim in words")

@@ -61,12 +61,13 @@ def aggregate(parent: Path) -> dict[str, Any]:
 
 
 def _side(text: str, table: dict) -> tuple[float | None, str]:
-    """A claim's side: a number, ``arm:stage.metric`` (mean over seeds), or a ratio ``x / y``."""
-    if " / " in text:
-        (top, top_text), (bottom, bottom_text) = (_side(part.strip(), table) for part in text.split(" / ", 1))
-        if top is None or bottom is None or bottom == 0:
-            return None, f"{top_text} / {bottom_text}"
-        return top / bottom, f"({top_text}) / ({bottom_text}) = {top / bottom:.4g}"
+    """A claim's side: a number, ``arm:stage.metric`` (mean over seeds), or ``x / y``, ``x - y``."""
+    for symbol, combine in ((" / ", lambda a, b: a / b if b else None), (" - ", lambda a, b: a - b)):
+        if symbol in text:
+            (a, a_text), (b, b_text) = (_side(part.strip(), table) for part in text.split(symbol, 1))
+            value = combine(a, b) if a is not None and b is not None else None
+            shown = f"({a_text}){symbol}({b_text})"
+            return value, shown if value is None else f"{shown} = {value:.4g}"
     try:
         return float(text), text
     except ValueError:
