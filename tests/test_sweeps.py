@@ -37,7 +37,7 @@ rhs = "untrained:net.accuracy"
 text = "training reaches 99.9%"
 lhs = "trained:net.accuracy"
 op = ">="
-rhs = "0.999"
+rhs = 0.999
 """
 
 

@@ -90,12 +90,13 @@ def _bound_validator(bound, check, symbol):
 
 def _choice_validator(choices):
     def validate(instance, attribute, value):
-        if value not in choices:
-            raise FieldValueError(
-                attribute.name,
-                f"must be one of {', '.join(repr(c) for c in choices)}, found {value!r}"
-                + did_you_mean(str(value), [str(c) for c in choices]),
-            )
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if item not in choices:
+                raise FieldValueError(
+                    attribute.name,
+                    f"must be one of {', '.join(repr(c) for c in choices)}, found {item!r}"
+                    + did_you_mean(str(item), [str(c) for c in choices]),
+                )
 
     return validate
 
@@ -200,6 +201,13 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(float, _strict(float, (int, float), "float"))
     conv.register_structure_hook(str, _strict(str, (str,), "string"))
     conv.register_structure_hook(bool, _strict(bool, (bool,), "boolean"))
+
+    def number_or_string(value, _type):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise TypeError(f"expected a number or a string, found {_describe_value(value)}")
+        return value
+
+    conv.register_structure_hook(str | float, number_or_string)
 
     def is_spec(t) -> bool:
         return isinstance(t, type) and issubclass(t, ComponentSpec)

@@ -128,9 +128,11 @@ class EvaluateConfig(StageConfig):
     metrics: tuple[MetricSpec, ...] = option((), "metrics to compute")
     split: str = option("test", "data split the metrics use")
     batch_size: int = option(256, "examples per process per forward pass", gt=0)
+    inputs: dict[str, str] = option(factory=dict, doc="name -> earlier stage: models the data and metrics use (ctx.artifacts)")
 
     def artifact_refs(self):
         refs = [("model", self.model)] if self.model else []
+        refs += [(f"inputs.{key}", value) for key, value in self.inputs.items()]
         return refs + [(f"models[{i}]", m) for i, m in enumerate(self.models)]
 
 
@@ -169,7 +171,7 @@ class Claim:
     text: str = option(doc="the paper's claim in words")
     lhs: str = option(doc="'arm:stage.metric'")
     op: str = option(doc="comparison", choices=(">", ">=", "<", "<="))
-    rhs: str = option(doc="'arm:stage.metric', or a number")
+    rhs: str | float = option(doc="'arm:stage.metric', or a number")
     scale: float = option(1.0, "multiplies rhs")
     offset: float = option(0.0, "added to scale * rhs")
 

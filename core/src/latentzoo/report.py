@@ -60,8 +60,10 @@ def aggregate(parent: Path) -> dict[str, Any]:
             "arms": table, "claims": claims, "created": time.strftime("%Y-%m-%d %H:%M")}
 
 
-def _side(text: str, table: dict) -> tuple[float | None, str]:
+def _side(text, table: dict) -> tuple[float | None, str]:
     """A claim's side: a number, ``arm:stage.metric`` (mean over seeds), or ``x / y``, ``x - y``."""
+    if isinstance(text, (int, float)):
+        return float(text), f"{text:g}"
     for symbol, combine in ((" / ", lambda a, b: a / b if b else None), (" - ", lambda a, b: a - b)):
         if symbol in text:
             (a, a_text), (b, b_text) = (_side(part.strip(), table) for part in text.split(symbol, 1))
@@ -132,7 +134,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += ["", "| claim | measured | verdict |", "|---|---|---|"]
         for claim in report["claims"]:
             measured = f"{claim['lhs']} {claim['op']} {claim['rhs']}"
-            if claim.get("bound") is not None and claim["bound"] != _maybe_float(claim["rhs"]):
+            if claim.get("bound") is not None and claim["bound"] != _maybe_float(str(claim["rhs"])):
                 measured += f" (bound {claim['bound']:.4g})"
             lines.append(f"| {claim['text']} | {measured} | **{claim['verdict']}** |")
     lines += ["", f"Mean ± sample std over seeds; generated {report['created']}.", ""]

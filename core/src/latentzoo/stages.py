@@ -160,11 +160,11 @@ def build_data(spec, ctx: StageContext, inputs: dict[str, str] | None = None) ->
 
 def run_evaluate(config: EvaluateConfig, ctx: StageContext) -> StageResult:
     accelerator = ctx.accelerator()
-    data = build_data(config.data, ctx)
+    data = build_data(config.data, ctx, config.inputs)
     inputs = {ref: ref for ref in config.models}
     if config.model:
         inputs[config.model] = config.model
-    bctx = ctx.build_context(data, inputs, config.name)
+    bctx = ctx.build_context(data, {**inputs, **config.inputs}, config.name)
     metrics = build_metrics(config.metrics, bctx, ctx)
     model = ctx.model_of(config.model).to(accelerator.device) if config.model else None
     models = {name: ctx.model_of(name).to(accelerator.device) for name in config.models}

@@ -180,8 +180,11 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
     after_step = getattr(loss, "after_step", None)
     no_sync = accelerator.no_sync if accelerator.num_processes > 1 else (
         lambda _m: contextlib.nullcontext())
-    running = torch.zeros((), device=accelerator.device)
-    running_count = 0
+    losses: list[torch.Tensor] = []  # detached losses since the last log (summed only then)
+    autocast = accelerator.autocast if config.mixed_precision != "no" else contextlib.nullcontext
+    # Accelerate's backward() adds only the fp16 loss scaling (and DeepSpeed, not used here)
+    backward = accelerator.backward if config.mixed_precision == "fp16" else torch.Tensor.backward
+    fixed_lr = config.lr_schedule == "constant" and not config.warmup_steps
     logs: dict[str, torch.Tensor] = {}
     bar = tqdm(total=config.steps, initial=progress.step, desc=config.name, dynamic_ncols=True,
                disable=not accelerator.is_main_process or bool(os.environ.get("LATENTZOO_NO_PROGRESS")),
@@ -196,18 +199,18 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
                 batch = sampler(batch)
             last = micro == config.grad_accum - 1
             with contextlib.nullcontext() if last else no_sync(wrapped):
-                with accelerator.autocast():
+                with autocast():
                     try:
                         value, logs = _split_output(wrapped(batch))
                     except (UserError, ValueError) as error:
                         raise UserError(f"{where}.loss ({config.loss.name}) at step {step + 1}: {error}") from error
-                accelerator.backward(value / config.grad_accum if config.grad_accum > 1 else value)
-            running += value.detach()
-            running_count += 1
+                backward(value / config.grad_accum if config.grad_accum > 1 else value)
+            losses.append(value.detach())
         if config.grad_clip:
             accelerator.clip_grad_norm_(parameters, config.grad_clip)
         optimizer.step()
-        scheduler.step()
+        if not fixed_lr:  # a constant rate needs no per-step update (the scheduler is still saved)
+            scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
         progress.step = step
@@ -217,12 +220,12 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
             after_step(model=model, step=step)
         checkpoint_now = config.checkpoint_every and step % config.checkpoint_every == 0
         if step % config.log_every == 0 or step == config.steps or checkpoint_now:
-            mean = (running / running_count).item()
+            mean = torch.stack(losses).float().mean().item()
             if not math.isfinite(mean):
                 last_good = latest_checkpoint(checkpoints)
                 raise TrainingDivergedError(
                     f"{where} ({config.name}): the loss became {mean} between steps "
-                    f"{step - running_count // config.grad_accum + 1} and {step}; stopped. "
+                    f"{step - len(losses) // config.grad_accum + 1} and {step}; stopped. "
                     + (f"The last good checkpoint is {last_good}." if last_good else
                        "No checkpoint was written before it.")
                     + " Lower the learning rate, set grad_clip, or check the data.")
@@ -230,8 +233,7 @@ def run_train(config: TrainConfig, ctx: StageContext) -> StageResult:
             scalars.update({f"train/{k}": float(v.detach().float().mean()) for k, v in logs.items()})
             ctx.log_scalars(scalars, step)
             bar.set_postfix(loss=f"{mean:.4g}", refresh=False)
-            running.zero_()
-            running_count = 0
+            losses.clear()
         bar.update(1)
         if config.eval_every and step % config.eval_every == 0 and step < config.steps:
             evaluate(step)

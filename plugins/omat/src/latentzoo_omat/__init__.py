@@ -1,0 +1,1 @@
+"""latentzoo plugin omat: On-Manifold Adversarial Training (arXiv 2506.00874)."""

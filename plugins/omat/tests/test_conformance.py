@@ -1,0 +1,5 @@
+from latentzoo.testing import PluginConformance
+
+
+class TestConformance(PluginConformance):
+    plugin = "omat"
