@@ -21,6 +21,8 @@ Each sampler also puts itself in the stage's artifacts as ``"sampler"`` so that
 
 from __future__ import annotations
 
+import abc
+
 import attrs
 import torch
 from latentzoo.config import option
@@ -85,7 +87,7 @@ def resolve_shape(shape: tuple[int, ...], decode_with: str, ctx, who: str) -> tu
     raise UserError(f"{who}: cannot tell the sample shape: the stage has no data; set shape")
 
 
-class ChainSampler:
+class ChainSampler(abc.ABC):
     """Shared part of DDPM and DDIM: schedule, respaced timesteps, optional decoder."""
 
     name = "diffusion.chain"
@@ -109,8 +111,9 @@ class ChainSampler:
         self.nfe = config.steps  # network evaluations per sample
         register_sampler(ctx, self)
 
+    @abc.abstractmethod
     def update(self, x, eps, alpha_bar, alpha_bar_prev, last: bool) -> torch.Tensor:
-        raise NotImplementedError
+        """Implemented by each subclass."""
 
     @torch.no_grad()
     def sample(self, model: nn.Module, num: int) -> torch.Tensor:

@@ -21,6 +21,8 @@ is kept).
 
 from __future__ import annotations
 
+import abc
+
 import math
 
 import attrs
@@ -192,13 +194,14 @@ class ShapesTwoViewConfig:
     clip: bool = option(True, "clip the view to [0, 1]")
 
 
-class TwoViewSampler:
+class TwoViewSampler(abc.ABC):
     """``sampler({x, y, ...}) -> {x1, x2, y, ...}``: two independent views of every example."""
 
     name = "two-view sampler"
 
+    @abc.abstractmethod
     def view(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Implemented by each subclass."""
 
     def __call__(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if "x" not in batch:

@@ -32,6 +32,8 @@ ties admit more than K negatives). In the batch, N(i) is the other 2B − 2 view
 
 from __future__ import annotations
 
+import abc
+
 import math
 
 import attrs
@@ -157,8 +159,9 @@ class _Contrastive(nn.Module):
     name = ""
     temperature = 1.0
 
+    @abc.abstractmethod
     def batch_loss(self, sim: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Implemented by each subclass."""
 
     def forward(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         z1, z2 = two_view_embeddings(model, batch, self.name)

@@ -21,6 +21,8 @@ puts itself in the stage's artifacts as ``"sampler"`` (``latentzoo_diffusion``'s
 
 from __future__ import annotations
 
+import abc
+
 import attrs
 import torch
 from latentzoo.config import option
@@ -112,7 +114,7 @@ class DDIMConfig(ChainConfig):
     eta: float = option(0.0, "η of DDIM Eq. 16 (0: deterministic)", ge=0, le=1)
 
 
-class DiffuseVAESampler:
+class DiffuseVAESampler(abc.ABC):
     """Shared part of the DDPM and DDIM refiners: prior, condition, chain, guidance."""
 
     name = "diffusevae.sampler"
@@ -165,8 +167,9 @@ class DiffuseVAESampler:
                                              None if z is None else torch.zeros_like(z))
         return eps
 
+    @abc.abstractmethod
     def step(self, y, eps, k, noise) -> torch.Tensor:
-        raise NotImplementedError
+        """Implemented by each subclass."""
 
     @torch.no_grad()
     def refine(self, model: nn.Module, x_hat: torch.Tensor | None, z: torch.Tensor | None, num: int,

@@ -19,6 +19,8 @@ Labels stay 1 (fake). ``self.summary`` keeps the attack's success rate on the ta
 
 from __future__ import annotations
 
+import abc
+
 import attrs
 import torch
 from latentzoo.config import option
@@ -52,7 +54,7 @@ class PixelPGDConfig(_TargetConfig):
     step_size: float = option(0.0, "α (0: ε/4)", ge=0)
 
 
-class AdversarialFakes:
+class AdversarialFakes(abc.ABC):
     """``sampler(batch)``: extra fake slots (``slot == 2``) get their adversarial images."""
 
     def __init__(self, config, ctx):
@@ -74,8 +76,9 @@ class AdversarialFakes:
         self.table: torch.Tensor | None = None  # row -> adversarial image
         self.summary: dict[str, float] = {}
 
+    @abc.abstractmethod
     def attack(self, z0: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Implemented by each subclass."""
 
     def _build(self, like: torch.Tensor) -> None:
         size = int(self.rows.max()) + 1 if len(self.rows) else 0
