@@ -124,16 +124,21 @@ def cmd_show(args) -> int:
     registry = get_registry()
     kinds = [args.kind] if args.kind else list(KINDS)
     found = []
+    errors = []
     for kind in kinds:
         try:
             found.append(registry.get(kind, args.name))
         except UnknownComponentError as error:
-            last_error = error
+            errors.append(error)
     if not found:
-        if args.kind:
-            raise last_error
-        raise UnknownComponentError(registry._unknown_message("model", args.name).replace(
-            "unknown model", "unknown component"))
+        ambiguous = [e for e in errors if "ambiguous" in str(e)]
+        if args.kind or ambiguous:
+            raise (ambiguous or errors)[0]
+        from latentzoo.errors import did_you_mean
+
+        names = sorted({e.name for e in registry.entries()})
+        raise UnknownComponentError(f"unknown component '{args.name}'{did_you_mean(args.name, names)}; "
+                                    "see: latentzoo list")
     for entry in found:
         _echo(f"{entry.name}  ({entry.kind}, {entry.distribution} {entry.version})")
         if entry.doc:
@@ -285,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `latentzoo list | head`: the reader went away
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
