@@ -271,6 +271,17 @@ COMMANDS = {"list": cmd_list, "plugins": cmd_plugins, "show": cmd_show, "config"
             "run": cmd_run, "report": cmd_report, "repro": cmd_repro, "new-plugin": cmd_new_plugin}
 
 
+def _shut_down_distributed() -> None:
+    """Tear the process group down before exit: gloo's threads abort the process otherwise."""
+    if "torch.distributed" not in sys.modules:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
@@ -281,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     debug = args.debug or bool(os.environ.get("LATENTZOO_DEBUG"))
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        _shut_down_distributed()
+        return code
     except UserError as error:
         if debug:
             raise
