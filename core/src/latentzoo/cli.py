@@ -271,8 +271,13 @@ COMMANDS = {"list": cmd_list, "plugins": cmd_plugins, "show": cmd_show, "config"
             "run": cmd_run, "report": cmd_report, "repro": cmd_repro, "new-plugin": cmd_new_plugin}
 
 
-def _shut_down_distributed() -> None:
-    """Tear the process group down before exit: gloo's threads abort the process otherwise."""
+def _exit_distributed(code: int) -> None:
+    """In a launched multi-process job, end this process without interpreter teardown.
+
+    Objects still holding the gloo process group (a DDP module, the Accelerator) are otherwise
+    destroyed at interpreter exit while gloo's C++ threads run, which intermittently aborts a
+    rank after all its work is done ("terminate called without an active exception").
+    """
     if "torch.distributed" not in sys.modules:
         return
     import torch.distributed as dist
@@ -280,6 +285,9 @@ def _shut_down_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug or bool(os.environ.get("LATENTZOO_DEBUG"))
     try:
         code = COMMANDS[args.command](args)
-        _shut_down_distributed()
+        _exit_distributed(code)
         return code
     except UserError as error:
         if debug:
