@@ -46,7 +46,7 @@ class Evaluator:
                  split: str = "test", models: dict[str, nn.Module] | None = None,
                  samples: torch.Tensor | None = None, batch_size: int = 256,
                  step: int | None = None, artifacts: dict[str, Any] | None = None,
-                 loss: nn.Module | None = None):
+                 loss: nn.Module | None = None, sampler: Any = None):
         self.accelerator = accelerator
         self.model = model
         self.models = models or {}
@@ -57,7 +57,7 @@ class Evaluator:
         self.step = step
         self.artifacts = artifacts or {}
         self.loss = loss
-        self.sampler = None  # the generate stage's sampler (for cost metrics: evaluations, time)
+        self.sampler = sampler  # the generate stage's sampler (for cost metrics: evaluations, time)
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @property

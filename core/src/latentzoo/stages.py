@@ -252,8 +252,7 @@ def run_generate(config: GenerateConfig, ctx: StageContext) -> StageResult:
     if config.grid:
         ctx.save_figure("samples", sample_figure(samples, config.grid))
     evaluator = Evaluator(accelerator, model=model, data=data, split=config.split,
-                          samples=samples, artifacts=bctx.artifacts)
-    evaluator.sampler = sampler
+                          samples=samples, artifacts=bctx.artifacts, sampler=sampler)
     values = compute_metrics(metrics, evaluator, ctx)
     ctx.log_scalars(values, 0, "generate/")
     return StageResult(config.name, model=model, metrics=values, samples=samples)
