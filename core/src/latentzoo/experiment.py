@@ -166,12 +166,16 @@ class Claim:
 
     ``lhs`` and ``rhs`` are ``"arm:stage.metric"`` (mean over seeds), a number, or the ratio or
     difference of two of these (``"a:eval.fd / b:eval.fd"``, ``"a:eval.acc - b:eval.acc"``).
+
+    A trend along the sweep's axis: ``op = "increases"`` (or ``"decreases"``) with ``lhs`` an arm's
+    metric (the arm's name before ``@``, or the axis name when the sweep has no arms) and ``rhs``
+    the least Spearman correlation between the axis values and the seed means (1 = monotone).
     """
 
     text: str = option(doc="the paper's claim in words")
     lhs: str = option(doc="'arm:stage.metric'")
-    op: str = option(doc="comparison", choices=(">", ">=", "<", "<="))
-    rhs: str | float = option(doc="'arm:stage.metric', or a number")
+    op: str = option(doc="comparison", choices=(">", ">=", "<", "<=", "increases", "decreases"))
+    rhs: str | float = option(doc="'arm:stage.metric', or a number (for a trend: the least Spearman correlation)")
     scale: float = option(1.0, "multiplies rhs")
     offset: float = option(0.0, "added to scale * rhs")
 
@@ -188,6 +192,9 @@ class SweepConfig:
     quick_overrides: tuple[str, ...] = option((), "overrides for a smoke version (repro --quick)")
     quick_seeds: tuple[int, ...] = option((0,), "seeds of the smoke version")
     quick_values: tuple[float, ...] = option((), "values of 'axis' in the smoke version (default: all)")
+    reuse_stages: bool = option(
+        True, "copy a stage's result from an earlier run of the sweep when it and every stage before "
+              "it have the same config and seed (e.g. one teacher for every student arm)")
 
 
 @attrs.frozen

@@ -55,9 +55,10 @@ def aggregate(parent: Path) -> dict[str, Any]:
             "metrics": {key: dict(zip(("mean", "std"), _mean_std(values), strict=True)) | {"n": len(values)}
                         for key, values in sorted(arm["values"].items())},
         }
-    claims = [check_claim(claim, table) for claim in sweep.get("claims", [])]
+    claims = [check_claim(claim, table, sweep.get("axis", "")) for claim in sweep.get("claims", [])]
     return {"name": sweep["name"], "quick": sweep.get("quick", False), "axis": sweep.get("axis", ""),
-            "arms": table, "claims": claims, "created": time.strftime("%Y-%m-%d %H:%M")}
+            "arms": table, "arm_order": list(table),  # report.json's keys are sorted
+            "claims": claims, "created": time.strftime("%Y-%m-%d %H:%M")}
 
 
 def _side(text, table: dict) -> tuple[float | None, str]:
@@ -84,7 +85,59 @@ def _side(text, table: dict) -> tuple[float | None, str]:
     return stats["mean"], f"{arm}:{metric} = {stats['mean']:.4g} ± {stats['std']:.2g}"
 
 
-def check_claim(claim: dict, table: dict) -> dict[str, Any]:
+def series_name(arm: str, axis: str) -> str:
+    """The line an axis point belongs to: ``infonce@temperature=0.1`` -> ``infonce``; without arms,
+    ``temperature=0.1`` -> ``temperature`` (the axis' last part)."""
+    return arm.split("@", 1)[0] if "@" in arm else axis.rsplit(".", 1)[-1]
+
+
+def spearman(xs: list[float], ys: list[float]) -> float:
+    """Spearman's rank correlation (ties get their average rank); 0 when either side is constant."""
+
+    def ranks(values: list[float]) -> list[float]:
+        order = sorted(range(len(values)), key=values.__getitem__)
+        result = [0.0] * len(values)
+        start = 0
+        while start < len(order):
+            end = start
+            while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+                end += 1
+            for position in range(start, end + 1):
+                result[order[position]] = (start + end) / 2 + 1
+            start = end + 1
+        return result
+
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    sxx = sum((a - mx) ** 2 for a in rx)
+    syy = sum((b - my) ** 2 for b in ry)
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else 0.0
+
+
+def check_trend(claim: dict, table: dict, axis: str) -> dict[str, Any]:
+    """``lhs`` rises (falls) along the axis: Spearman ρ(x, seed means) ≥ rhs (≤ −rhs)."""
+    series, _, metric = claim["lhs"].partition(":")
+    points = sorted((arm["x"], arm["metrics"][metric]["mean"]) for name, arm in table.items()
+                    if arm.get("x") is not None and series_name(name, axis) == series.strip()
+                    and metric in arm["metrics"])
+    result = {"text": claim["text"], "op": claim["op"], "rhs": claim["rhs"]}
+    if len(points) < 2:
+        return result | {"lhs": f"{claim['lhs']} ({len(points)} axis values)", "holds": None,
+                         "verdict": "not measured (fewer than 2 axis values)"}
+    rho = spearman([x for x, _ in points], [y for _, y in points])
+    shown = ", ".join(f"{y:.3g}" for _, y in points)
+    threshold = float(claim["rhs"])
+    holds = rho >= threshold if claim["op"] == "increases" else rho <= -threshold
+    return result | {"lhs": f"{claim['lhs']} = {shown} at {axis.rsplit('.', 1)[-1]} = "
+                            f"{', '.join(f'{x:g}' for x, _ in points)}; Spearman ρ = {rho:.2f}",
+                     "lhs_value": rho, "bound": threshold if claim["op"] == "increases" else -threshold,
+                     "holds": bool(holds), "verdict": "holds" if holds else "does not hold"}
+
+
+def check_claim(claim: dict, table: dict, axis: str = "") -> dict[str, Any]:
+    if claim["op"] in ("increases", "decreases"):
+        return check_trend(claim, table, axis)
     lhs, lhs_text = _side(claim["lhs"], table)
     rhs, rhs_text = _side(claim["rhs"], table)
     result = {"text": claim["text"], "lhs": lhs_text, "rhs": rhs_text, "op": claim["op"]}
@@ -108,7 +161,7 @@ MAX_COLUMNS = 8
 
 def to_markdown(report: dict[str, Any]) -> str:
     """One table (arms x metrics), or one per stage when there are many metrics; then claims."""
-    arms = report["arms"]
+    arms = {name: report["arms"][name] for name in report.get("arm_order", report["arms"])}
     metrics = sorted({key for arm in arms.values() for key in arm["metrics"]})
     lines = [f"## {report['name']}" + (" (quick smoke run)" if report["quick"] else ""), ""]
     groups: dict[str, list[str]] = {"": metrics}
@@ -134,7 +187,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += ["", "| claim | measured | verdict |", "|---|---|---|"]
         for claim in report["claims"]:
             measured = f"{claim['lhs']} {claim['op']} {claim['rhs']}"
-            if claim.get("bound") is not None and claim["bound"] != _maybe_float(str(claim["rhs"])):
+            if claim["op"] in ("increases", "decreases"):
+                sign = "≥" if claim["op"] == "increases" else "≤"
+                measured = f"{claim['lhs']} ({claim['op']}: ρ {sign} {claim.get('bound', claim['rhs']):g})"
+            elif claim.get("bound") is not None and claim["bound"] != _maybe_float(str(claim["rhs"])):
                 measured += f" (bound {claim['bound']:.4g})"
             lines.append(f"| {claim['text']} | {measured} | **{claim['verdict']}** |")
     lines += ["", f"Mean ± sample std over seeds; generated {report['created']}.", ""]
@@ -164,8 +220,7 @@ def axis_figure(report: dict[str, Any]):
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
     groups: dict[str, list[tuple[float, dict]]] = {}
     for name, arm in arms.items():
-        base = name.split("@", 1)[0] if "@" in name else report["axis"].rsplit(".", 1)[-1]
-        groups.setdefault(base, []).append((arm["x"], arm["metrics"]))
+        groups.setdefault(series_name(name, report["axis"]), []).append((arm["x"], arm["metrics"]))
     for axis, metric in zip(axes.flat, metrics, strict=False):
         for base, points in groups.items():
             points = sorted((x, m[metric]) for x, m in points if metric in m)

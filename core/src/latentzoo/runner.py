@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from latentzoo.runs import (
 
 DONE = "done.pt"
 SWEEP_FILE = "sweep.json"
+STAGE_KEY = "stage_key.txt"
+REUSED_FROM = "reused_from.txt"
 
 
 def _partial_state(cpu: bool):
@@ -49,6 +53,44 @@ def stage_dir(run_dir: Path, index: int, name: str) -> Path:
     return run_dir / "stages" / f"{index:02d}-{name}"
 
 
+def stage_seed(experiment: Experiment, index: int) -> int:
+    config = experiment.stages[index].config
+    return config.seed if config.seed >= 0 else experiment.seed + index
+
+
+def stage_keys(experiment: Experiment) -> list[str]:
+    """For each stage, a hash of what its result depends on: its own config and seed, and the
+    keys of every stage before it (a stage may read any earlier stage's artifacts)."""
+    from latentzoo.config import unstructure
+
+    keys, previous = [], ""
+    for index, spec in enumerate(experiment.stages):
+        text = json.dumps(unstructure(spec), sort_keys=True, default=str)
+        previous = hashlib.sha256(f"{previous}\n{stage_seed(experiment, index)}\n{text}".encode()).hexdigest()
+        keys.append(previous)
+    return keys
+
+
+def _copy_stage(source: Path, target: Path) -> None:
+    """Copy a finished stage's folder (not its intermediate checkpoints); ``done.pt`` last, so an
+    interrupted copy is not taken for a finished stage."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("checkpoints", DONE, REUSED_FROM),
+                    dirs_exist_ok=True)
+    atomic_write_text(target / REUSED_FROM, f"{os.path.relpath(source, target)}\n")
+    temporary = target / f".{DONE}.tmp"
+    shutil.copyfile(source / DONE, temporary)
+    os.replace(temporary, target / DONE)
+
+
+def finished_stages(parent: Path) -> dict[str, Path]:
+    """Stage key -> folder, for every finished stage of the runs under ``parent``."""
+    found: dict[str, Path] = {}
+    for key_file in sorted(Path(parent).glob(f"*/*/stages/*/{STAGE_KEY}")):
+        if (key_file.parent / DONE).exists():
+            found.setdefault(key_file.read_text().strip(), key_file.parent)
+    return found
+
+
 def _flat_hparams(experiment: Experiment) -> dict[str, Any]:
     flat: dict[str, Any] = {}
 
@@ -68,8 +110,13 @@ def _flat_hparams(experiment: Experiment) -> dict[str, Any]:
 
 
 def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resume: bool = False,
-                   cpu: bool = False) -> dict[str, dict[str, float]]:
-    """Run every stage of ``experiment`` in ``run_dir``; stages already done are loaded."""
+                   cpu: bool = False, reuse: dict[str, Path] | None = None,
+                   echo=print) -> dict[str, dict[str, float]]:
+    """Run every stage of ``experiment`` in ``run_dir``; stages already done are loaded.
+
+    ``reuse`` maps stage keys (:func:`stage_keys`) to finished stage folders: a stage whose key is
+    there is copied instead of run, and every stage run here is added to it.
+    """
     import torch
     from accelerate.utils import set_seed
 
@@ -92,10 +139,17 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
     registry = get_registry()
     results: dict[str, StageResult] = {}
     metrics: dict[str, dict[str, float]] = {}
+    keys = stage_keys(experiment)
     for index, spec in enumerate(experiment.stages):
         name = spec.config.name
         directory = stage_dir(run_dir, index, name)
         done = directory / DONE
+        source = (reuse or {}).get(keys[index])
+        if source is not None and source != directory:  # the same on every rank
+            if state.is_main_process and not done.exists():
+                _copy_stage(source, directory)
+                echo(f"  stage '{name}': same config, seed and earlier stages as {source}; copied")
+            state.wait_for_everyone()
         if done.exists():
             try:
                 saved = torch.load(done, map_location="cpu", weights_only=False)
@@ -107,7 +161,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
             metrics[name] = saved["metrics"]
             continue
         directory.mkdir(parents=True, exist_ok=True)
-        seed = spec.config.seed if spec.config.seed >= 0 else experiment.seed + index
+        seed = stage_seed(experiment, index)
         # device-specific seed (as set_seed(device_specific=True)): ranks draw different noise
         set_seed(seed + state.process_index)
         writer = None
@@ -134,6 +188,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
                 from accelerate.utils import extract_model_from_parallel
 
                 model = extract_model_from_parallel(model)
+            atomic_write_text(directory / STAGE_KEY, f"{keys[index]}\n")
             atomic_torch_save({"model": model, "metrics": result.metrics,
                                "samples": result.samples}, done)
             atomic_write_json(run_dir / "metrics.json", metrics)
@@ -144,6 +199,8 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
                 if scalars:
                     writer.add_hparams(hparams, scalars, run_name="hparams")
                 writer.close()
+        if reuse is not None:
+            reuse.setdefault(keys[index], directory)
         state.wait_for_everyone()
     if state.is_main_process:
         atomic_write_json(run_dir / "metrics.json", metrics)
@@ -211,6 +268,45 @@ def expand_sweep(experiment: Experiment, quick: bool = False) -> list[SweepRun]:
     return runs
 
 
+def check_claims(experiment: Experiment, source: str = "config") -> None:
+    """Every arm a claim names exists (a misspelt arm would otherwise read 'not measured' only at
+    the end of a long sweep); a trend's threshold is a correlation."""
+    sweep = experiment.sweep
+    if sweep is None:
+        return
+    from latentzoo.errors import ConfigError, did_you_mean
+    from latentzoo.report import series_name
+
+    names = {run.arm for run in expand_sweep(experiment)}
+    series = {series_name(name, sweep.axis) for name in names if sweep.axis}
+    for index, claim in enumerate(sweep.claims):
+        where = f"{source}: sweep.claims[{index}]"
+        trend = claim.op in ("increases", "decreases")
+        if trend:
+            try:
+                threshold = float(claim.rhs)
+            except ValueError:
+                threshold = float("nan")
+            if not -1 <= threshold <= 1:
+                raise ConfigError(f"{where}.rhs: expected the least Spearman correlation, a number in "
+                                  f"[-1, 1] (1: strictly monotone), got {claim.rhs!r}")
+            if not sweep.axis:
+                raise ConfigError(f"{where}.op: '{claim.op}' is a trend along the sweep's axis, and "
+                                  "this sweep has no 'axis'")
+        sides = [claim.lhs] if trend else [claim.lhs, claim.rhs]
+        for side in sides:
+            if not isinstance(side, str):
+                continue
+            for part in side.replace(" / ", " - ").split(" - "):
+                arm, colon, _ = part.strip().partition(":")
+                known = series if trend else names
+                if colon and arm.strip() not in known:
+                    kind = "series (arm name before '@')" if trend else "arm"
+                    raise ConfigError(f"{where}: no {kind} '{arm.strip()}' in this sweep"
+                                      f"{did_you_mean(arm.strip(), sorted(known))}; "
+                                      f"{kind}s: {', '.join(sorted(known))}")
+
+
 def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, quick: bool = False,
               resume: bool = False, cpu: bool = False, echo=print, arms=()) -> Path:
     """Run every (arm, seed) of the experiment's sweep under ``parent`` and write the report.
@@ -219,6 +315,7 @@ def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, 
     """
     from latentzoo.report import write_report
 
+    check_claims(experiment, experiment.name)
     state = _partial_state(cpu)
     runs = expand_sweep(experiment, quick)
     if arms:
@@ -245,6 +342,7 @@ def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, 
         })
     state.wait_for_everyone()
     base = {k: v for k, v in raw.items() if k != "sweep"}
+    reuse = finished_stages(parent) if experiment.sweep is None or experiment.sweep.reuse_stages else None
     for number, run in enumerate(runs, 1):
         run_dir = parent / run.path
         if (run_dir / "metrics.json").exists() and _all_done(run_dir):
@@ -255,7 +353,8 @@ def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, 
         if state.is_main_process:
             echo(f"[{number}/{len(runs)}] {run.arm} seed {run.seed} -> {run_dir}")
         run_experiment(run_experiment_, run_dir, run.overrides,
-                       resume=(run_dir / RESOLVED_CONFIG).exists(), cpu=cpu)
+                       resume=(run_dir / RESOLVED_CONFIG).exists(), cpu=cpu, reuse=reuse,
+                       echo=echo if state.is_main_process else lambda *_: None)
     if state.is_main_process:
         write_report(parent)
     state.wait_for_everyone()

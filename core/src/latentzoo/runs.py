@@ -8,7 +8,9 @@ Layout of a run::
       env.json               versions, git revision, seed, world size, command
       metrics.json           final metrics of every stage: {stage: {metric: value}}
       tensorboard/<stage>/   TensorBoard events (scalars, hparams, figures)
-      stages/<NN>-<stage>/   checkpoints/step-NNNNNNN/, final/, figures/*.png, done.json
+      stages/<NN>-<stage>/   checkpoints/step-NNNNNNN/, final/, figures/*.png, done.pt
+                             (the stage's result), stage_key.txt (what the result depends on),
+                             reused_from.txt (in a sweep, when copied from an identical stage)
 """
 
 from __future__ import annotations
