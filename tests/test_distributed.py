@@ -70,3 +70,42 @@ def test_two_processes(tmp_path, lz):
         single.update(build(structure(spec, MetricSpec), BuildContext())(evaluator))
     distributed = json.loads((run_dir / "metrics.json").read_text())["eval"]
     assert distributed == single
+
+
+SWEEP = """
+name = "ddp-sweep"
+[[stages]]
+kind = "train"
+name = "teacher"
+data = { name = "builtin.digits", train_limit = 200 }
+model = { name = "builtin.mlp", hidden = [16] }
+loss = "builtin.cross_entropy"
+steps = 10
+batch_size = 16
+
+[[stages]]
+kind = "evaluate"
+name = "eval"
+model = "teacher"
+data = { name = "builtin.digits", train_limit = 200 }
+metrics = [{ name = "builtin.accuracy" }]
+
+[sweep]
+seeds = [0]
+[sweep.arms]
+a = []
+b = ["stages[1].batch_size=50"]
+"""
+
+
+def test_two_process_sweep_copies_shared_stages(tmp_path, lz):
+    """Every rank takes the same branch when a stage is copied (a mismatch would hang at a barrier)."""
+    config = tmp_path / "sweep.toml"
+    config.write_text(textwrap.dedent(SWEEP))
+    parent = tmp_path / "sweep"
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", str(free_port()), "-m", "latentzoo.cli"]
+    lz("run", config, "--run-dir", parent, "--cpu", launcher=launcher, check=True, timeout=600)
+    assert (parent / "b" / "seed-0" / "stages" / "00-teacher" / "reused_from.txt").exists()
+    metrics = {arm: json.loads((parent / arm / "seed-0" / "metrics.json").read_text()) for arm in "ab"}
+    assert metrics["a"] == metrics["b"]  # the same teacher, evaluated with another batch size
