@@ -63,3 +63,25 @@ def test_teachers_stay_in_eval_mode_and_ema_moves_towards_the_model():
     holder["ema"].update(student)
     # θ_ema = 0.75·θ_ema + 0.25·(θ_ema + 4) = θ_ema + 1
     assert torch.allclose(holder["ema"].module[0].weight, start + 1.0)
+
+
+def test_kmeans_clustering_nmi_and_ari_by_hand():
+    from latentzoo.builtin.metrics import KMeansClusteringConfig, kmeans_clustering
+    from latentzoo.testing import make_evaluator
+
+    # k = 2 on 1-D points: the clusters are {0, 0.1, 1, 1.1} and {20, 20.1}; labels (0, 0, 1, 1, 1, 1)
+    x = torch.tensor([[0.0], [0.1], [1.0], [1.1], [20.0], [20.1]])
+    y = torch.tensor([0, 0, 1, 1, 1, 1])
+    evaluator = make_evaluator(torch.nn.Identity(), {"test": {"x": x, "y": y}}, num_classes=2)
+    for representation in ("input", "embed"):
+        values = kmeans_clustering(KMeansClusteringConfig(representation=representation, n_init=3), None)(evaluator)
+        # ARI: Σ C(n_ij, 2) = 3, row and column sums give 7 and 7, C(6, 2) = 15:
+        # (3 − 7·7/15) / (7 − 7·7/15) = −1/14
+        assert abs(values["kmeans_ari"] - (-1 / 14)) < 1e-12
+        # NMI (arithmetic mean): I = (2 ln 3/2 + ln 3/4)/3 = ln(27/16)/3; H = H(1/3, 2/3) on both sides
+        entropy = -(math.log(1 / 3) / 3 + 2 * math.log(2 / 3) / 3)
+        assert abs(values["kmeans_nmi"] - math.log(27 / 16) / 3 / entropy) < 1e-12
+    blobs = make_evaluator(torch.nn.Identity(), {"test": {"x": x[[0, 1, 4, 5]], "y": torch.tensor([1, 1, 0, 0])}},
+                           num_classes=2)
+    values = kmeans_clustering(KMeansClusteringConfig(prefix="", n_init=1), None)(blobs)
+    assert values == {"nmi": 1.0, "ari": 1.0}

@@ -4,8 +4,7 @@ import math
 
 import pytest
 import torch
-from latentzoo_gedi.metrics import (KMeansConfig, NMIConfig, OODConfig, UsageConfig, cluster_usage,
-                                    kmeans_nmi, nmi, ood_auroc, usage_entropy)
+from latentzoo_gedi.metrics import NMIConfig, OODConfig, UsageConfig, cluster_usage, nmi, ood_auroc, usage_entropy
 from torch import nn
 
 
@@ -77,11 +76,3 @@ def test_ood_auroc_is_one_half_for_a_constant_energy(evaluator_for):
             return torch.zeros(len(x), 2)
 
     assert ood_auroc(OODConfig(), None)(evaluator_for(Constant(), splits, 2))["ood_auroc"] == pytest.approx(0.5)
-
-
-def test_kmeans_reference_on_separated_blobs(evaluator_for):
-    points = torch.tensor([[0.0, 0.0], [0.1, 0.0], [10.0, 10.0], [10.1, 10.0]])
-    labels = torch.tensor([1, 1, 0, 0])
-    splits = {"train": {"x": points, "y": labels}, "test": {"x": points, "y": labels}}
-    values = kmeans_nmi(KMeansConfig(n_init=2), None)(evaluator_for(nn.Identity(), splits, 2))
-    assert values["kmeans_nmi"] == pytest.approx(1.0) and values["kmeans_ari"] == pytest.approx(1.0)

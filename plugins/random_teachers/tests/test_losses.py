@@ -118,6 +118,20 @@ def test_centring_updates_after_use():
     assert torch.count_nonzero(loss.s_centre) == 0          # student centring off
 
 
+def test_centres_take_the_teachers_dtype():
+    """A float64 teacher gets float64 centres without casting the loss (the official head's
+    centre buffer follows the model's dtype): c = 0.1·mean(g_T) to float64 round-off."""
+    teacher = _net().double().eval()
+    loss = _loss(teacher, t_cmom=0.9, s_cmom=0.5)                 # no .double() on the loss
+    assert loss.t_centre.dtype == loss.s_centre.dtype == torch.float64
+    student = init_student(teacher, _net(1).double(), "random").eval()
+    x = torch.randn(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    loss(student, {"x": x})
+    torch.testing.assert_close(loss.t_centre, 0.1 * teacher(x).mean(0), rtol=0, atol=1e-16)
+    torch.testing.assert_close(loss.s_centre, 0.5 * student(x).mean(0), rtol=0, atol=1e-16)
+    assert _loss(_net(), t_cmom=0.9).t_centre.dtype == torch.float32
+
+
 def test_no_centring_leaves_centre_at_zero():
     teacher = _net()
     loss = _loss(teacher)

@@ -1,4 +1,5 @@
-"""Generic metrics: accuracy, kNN and linear-probe accuracy, sliced Wasserstein distance.
+"""Generic metrics: accuracy, kNN and linear-probe accuracy, k-means clustering (NMI / ARI),
+sliced Wasserstein distance.
 
 Each factory returns ``metric(evaluator) -> {name: value}``; the evaluator gathers a whole
 split across processes in dataset order, so the values do not depend on the world size.
@@ -76,6 +77,39 @@ def knn_accuracy(config: KNNConfig, ctx):
         predicted = classifier.predict(test)
         value = float((predicted == evaluator.labels().numpy()).mean())
         return {_name(config.prefix, "knn_accuracy"): value}
+
+    return metric
+
+
+@attrs.frozen
+class KMeansClusteringConfig:
+    clusters: int = option(0, "k (0: the data's class count)", ge=0)
+    n_init: int = option(10, "k-means restarts (the best inertia is kept)", gt=0)
+    seed: int = option(0, "k-means random_state")
+    representation: str = option("embed", "model.embed(x), model(x), or the raw input x (a reference "
+                                 "that uses no model)", choices=(*REPRESENTATIONS, "input"))
+    prefix: str = option("kmeans_", "prefix of the reported names ('<prefix>nmi', '<prefix>ari')")
+
+
+def kmeans_clustering(config: KMeansClusteringConfig, ctx):
+    """k-means (sklearn) on a split's frozen representations, scored against the labels with
+    normalised mutual information and the adjusted Rand index."""
+    cluster = require("sklearn.cluster", "full", "builtin.kmeans_clustering")
+    scores = require("sklearn.metrics", "full", "builtin.kmeans_clustering")
+
+    def metric(evaluator) -> dict[str, float]:
+        if config.representation == "input":
+            features = evaluator.tensors()["x"].flatten(1)
+        else:
+            features = _representations(evaluator, config.representation).flatten(1)
+        labels = evaluator.labels().numpy()
+        k = config.clusters or (evaluator.data.info.num_classes or 0)
+        if k < 2:
+            raise UserError("builtin.kmeans_clustering: set 'clusters' (the data declares no class count)")
+        assigned = cluster.KMeans(n_clusters=k, n_init=config.n_init,
+                                  random_state=config.seed).fit_predict(features.double().numpy())
+        return {_name(config.prefix, "nmi"): float(scores.normalized_mutual_info_score(labels, assigned)),
+                _name(config.prefix, "ari"): float(scores.adjusted_rand_score(labels, assigned))}
 
     return metric
 

@@ -18,6 +18,9 @@ CLASSIFY = {"stages": [_DIGITS_TRAIN | {"metrics": [
 PROBE = {"stages": [_DIGITS_TRAIN, {"kind": "evaluate", "name": "probe", "model": "classifier",
                                     "data": "builtin.digits",
                                     "metrics": [{"name": "builtin.linear_probe", "max_iter": 50}]}]}
+CLUSTER = {"stages": [_DIGITS_TRAIN, {"kind": "evaluate", "name": "clusters", "model": "classifier",
+                                      "data": "builtin.digits",
+                                      "metrics": [{"name": "builtin.kmeans_clustering", "n_init": 1}]}]}
 RECONSTRUCT = {"stages": [_DIGITS_TRAIN | {"model": {"name": "builtin.mlp", "hidden": [32], "out_dim": 64},
                                            "loss": {"name": "builtin.mse", "target": "x"}}]}
 GENERATE_TOY = {"stages": [
@@ -88,6 +91,9 @@ def latentzoo_register_metrics(register):
     register("linear_probe", f"{_E}:linear_probe", config=f"{_E}:LinearProbeConfig",
              doc="logistic-regression probe accuracy on frozen representations (sklearn)",
              example=CLASSIFY)
+    register("kmeans_clustering", f"{_E}:kmeans_clustering", config=f"{_E}:KMeansClusteringConfig",
+             doc="k-means on frozen representations (or raw inputs): NMI and ARI against the labels (sklearn)",
+             example=CLUSTER)
     register("sliced_wasserstein", f"{_E}:sliced_wasserstein", config=f"{_E}:SlicedWassersteinConfig",
              doc="sliced Wasserstein-2 distance between generated samples and real data",
              example=GENERATE_TOY)

@@ -9,8 +9,6 @@ in dataset order, so values do not depend on the number of processes.
   assignment: 0 under cluster collapse, log C when every cluster is used equally.
 - ``gedi.ood_auroc``: AUROC of the score −E(x) = logsumexp_c f(x)_c, test data (positive) vs
   uniform noise in the training data's box (negative); sklearn ``roc_auc_score``.
-- ``gedi.kmeans_nmi``: NMI / ARI of k-means (sklearn, C clusters) on the raw inputs, the
-  spec's reference that uses no model.
 - ``gedi.cluster_map``: a figure for 2-D data, the test points coloured by cluster over the
   contours of E(x).
 """
@@ -25,8 +23,7 @@ from latentzoo.config import option
 from latentzoo.errors import UserError, require
 
 __all__ = ["NMIConfig", "nmi", "UsageConfig", "cluster_usage", "usage_entropy", "OODConfig",
-           "ood_auroc", "KMeansConfig", "kmeans_nmi",
-           "ClusterMapConfig", "cluster_map"]
+           "ood_auroc", "ClusterMapConfig", "cluster_map"]
 
 
 def _name(prefix: str, name: str) -> str:
@@ -102,31 +99,6 @@ def ood_auroc(config: OODConfig, ctx):
         y = np.r_[np.ones(len(data_score)), np.zeros(len(noise_score))]
         s = np.r_[data_score.double().numpy(), noise_score.double().numpy()]
         return {_name(config.prefix, "ood_auroc"): float(metrics.roc_auc_score(y, s))}
-
-    return metric
-
-
-@attrs.frozen
-class KMeansConfig:
-    clusters: int = option(0, "k (0: the data's class count)", ge=0)
-    n_init: int = option(10, "k-means restarts", gt=0)
-    seed: int = option(0, "k-means random_state")
-    prefix: str = option("kmeans_", "prefix of the reported names ('<prefix>nmi', '<prefix>ari')")
-
-
-def kmeans_nmi(config: KMeansConfig, ctx):
-    cluster = require("sklearn.cluster", "full", "gedi.kmeans_nmi")
-    scores = require("sklearn.metrics", "full", "gedi.kmeans_nmi")
-
-    def metric(evaluator) -> dict[str, float]:
-        x = evaluator.tensors()["x"].flatten(1).double().numpy()
-        labels = evaluator.labels().numpy()
-        k = config.clusters or (evaluator.data.info.num_classes or 0)
-        if k < 2:
-            raise UserError("gedi.kmeans_nmi: set clusters (the data has no class count)")
-        assigned = cluster.KMeans(n_clusters=k, n_init=config.n_init, random_state=config.seed).fit_predict(x)
-        return {_name(config.prefix, "nmi"): float(scores.normalized_mutual_info_score(labels, assigned)),
-                _name(config.prefix, "ari"): float(scores.adjusted_rand_score(labels, assigned))}
 
     return metric
 

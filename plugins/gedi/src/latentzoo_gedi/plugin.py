@@ -9,8 +9,8 @@ _E = "latentzoo_gedi.metrics"
 
 _TOY = {"name": "gedi.toy2d", "num_train": 256, "num_test": 128}
 _NET = {"name": "gedi.mlp", "hidden": [32, 32], "projector_hidden": [32]}
-_EVAL_METRICS = [{"name": "gedi.nmi"}, {"name": "gedi.cluster_usage"},
-                 {"name": "gedi.ood_auroc", "num_noise": 64}, {"name": "gedi.kmeans_nmi", "n_init": 2},
+_EVAL_METRICS = [{"name": "gedi.nmi"}, {"name": "gedi.cluster_usage"}, {"name": "gedi.ood_auroc", "num_noise": 64},
+                 {"name": "builtin.kmeans_clustering", "representation": "input", "n_init": 2},
                  {"name": "builtin.linear_probe", "max_iter": 50}, {"name": "gedi.cluster_map", "resolution": 8}]
 
 
@@ -92,7 +92,4 @@ def latentzoo_register_metrics(register):
              example=_toy({"name": "gedi.total", **_SGLD}))
     register("cluster_map", f"{_E}:cluster_map", config=f"{_E}:ClusterMapConfig",
              doc="figure (2-D data): test points coloured by cluster over the energy landscape",
-             example=_toy({"name": "gedi.nogen"}))
-    register("kmeans_nmi", f"{_E}:kmeans_nmi", config=f"{_E}:KMeansConfig",
-             doc="reference: NMI / ARI of k-means on the raw inputs (sklearn)",
              example=_toy({"name": "gedi.nogen"}))

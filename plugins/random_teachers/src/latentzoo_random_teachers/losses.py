@@ -119,9 +119,11 @@ class DistillCE(nn.Module):
                             f"(inputs given: {', '.join(ctx.artifacts) or 'none'})")
         self.config = config
         self.teacher = FrozenTeacher(network)
-        out_dim = self.teacher(_probe_input(network, ctx)).shape[-1]
-        self.register_buffer("t_centre", torch.zeros(out_dim))
-        self.register_buffer("s_centre", torch.zeros(out_dim))
+        probe = self.teacher(_probe_input(network, ctx))
+        # the centres take the teacher's dtype (a float64 run keeps float64 centres, as the
+        # official head's buffer does)
+        self.register_buffer("t_centre", torch.zeros(probe.shape[-1], dtype=probe.dtype))
+        self.register_buffer("s_centre", torch.zeros(probe.shape[-1], dtype=probe.dtype))
 
     def forward(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         x = batch["x"]
