@@ -85,3 +85,24 @@ def test_kmeans_clustering_nmi_and_ari_by_hand():
                            num_classes=2)
     values = kmeans_clustering(KMeansClusteringConfig(prefix="", n_init=1), None)(blobs)
     assert values == {"nmi": 1.0, "ari": 1.0}
+
+
+def test_weight_decay_of_1d_tensors_is_its_own():
+    """AdamW with zero gradients only decays: p <- p·(1 − lr·wd), per parameter group."""
+    from latentzoo.experiment import OptimizerConfig
+    from latentzoo.training import make_optimizer, parameter_groups
+
+    def step(**fields):
+        layer = torch.nn.Linear(3, 2)
+        torch.nn.init.ones_(layer.weight)
+        torch.nn.init.ones_(layer.bias)
+        config = OptimizerConfig(name="adamw", lr=0.5, **fields)
+        optimizer = make_optimizer(config, parameter_groups(list(layer.parameters()), config))
+        for p in layer.parameters():
+            p.grad = torch.zeros_like(p)
+        optimizer.step()
+        return round(layer.weight[0, 0].item(), 6), round(layer.bias[0].item(), 6)  # float32
+
+    assert step(weight_decay=0.1) == (0.95, 0.95)                       # one group
+    assert step(weight_decay=0.1, weight_decay_1d=0.0) == (0.95, 1.0)   # biases exempt
+    assert step(weight_decay=0.0, weight_decay_1d=0.02) == (1.0, 0.99)  # only biases decay

@@ -82,6 +82,7 @@ def test_run_sweep_and_report(tmp_path, capsys):
     assert verdicts[0] == "holds"
     markdown = (parent / "report.md").read_text()
     assert "| trained | 0,1 |" in markdown and "training helps" in markdown
+    assert f"{verdicts.count('holds')} of 2 claims hold." in markdown
 
     # resuming a finished sweep runs nothing and reports again
     assert main(["run", "--resume", str(parent), "--cpu"]) == 0

@@ -67,7 +67,8 @@ class OptimizerConfig:
     name: str = option("adamw", "optimiser", choices=("adam", "adamw", "radam", "sgd"))
     lr: float = option(1e-3, "peak learning rate", gt=0)
     weight_decay: float = option(0.0, "decoupled (adamw) or L2 (adam, sgd) weight decay", ge=0)
-    exclude_1d_from_decay: bool = option(False, "no weight decay on biases and norm weights (1-D tensors)")
+    weight_decay_1d: float | None = option(
+        None, "weight decay of biases and norm weights (1-D tensors): 0 exempts them; unset: weight_decay", ge=0)
     betas: tuple[float, float] = option((0.9, 0.999), "Adam betas", ge=0, lt=1)
     eps: float = option(1e-8, "Adam epsilon", gt=0)
     momentum: float = option(0.9, "SGD momentum", ge=0, lt=1)

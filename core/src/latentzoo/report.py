@@ -193,6 +193,11 @@ def to_markdown(report: dict[str, Any]) -> str:
             elif claim.get("bound") is not None and claim["bound"] != _maybe_float(str(claim["rhs"])):
                 measured += f" (bound {claim['bound']:.4g})"
             lines.append(f"| {claim['text']} | {measured} | **{claim['verdict']}** |")
+        verdicts = [claim["holds"] for claim in report["claims"]]
+        summary = f"{verdicts.count(True)} of {len(verdicts)} claims hold"
+        if None in verdicts:
+            summary += f", {verdicts.count(None)} not measured"
+        lines += ["", summary + "."]
     lines += ["", f"Mean ± sample std over seeds; generated {report['created']}.", ""]
     return "\n".join(lines)
 

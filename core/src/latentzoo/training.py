@@ -60,11 +60,11 @@ class Progress:
 
 
 def parameter_groups(parameters: list[nn.Parameter], config: OptimizerConfig) -> list[dict]:
-    """One group, or two when biases and norm weights (1-D tensors) are exempt from decay."""
-    if not config.exclude_1d_from_decay or not config.weight_decay:
+    """One group, or two when biases and norm weights (1-D tensors) have their own weight decay."""
+    if config.weight_decay_1d is None or config.weight_decay_1d == config.weight_decay:
         return [{"params": parameters}]
     return [{"params": [p for p in parameters if p.ndim > 1]},
-            {"params": [p for p in parameters if p.ndim <= 1], "weight_decay": 0.0}]
+            {"params": [p for p in parameters if p.ndim <= 1], "weight_decay": config.weight_decay_1d}]
 
 
 def make_optimizer(config: OptimizerConfig, parameters) -> torch.optim.Optimizer:
