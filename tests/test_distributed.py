@@ -42,12 +42,17 @@ metrics = [{ name = "builtin.accuracy" }, { name = "builtin.knn_accuracy", k = 5
 """
 
 
+def torchrun_cli() -> list[str]:
+    """``latentzoo`` started in 2 CPU processes by torchrun."""
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+            "--master_port", str(free_port()), "-m", "latentzoo.cli"]
+
+
 def test_two_processes(tmp_path, lz):
     config = tmp_path / "ddp.toml"
     config.write_text(textwrap.dedent(CONFIG))
     run_dir = tmp_path / "run"
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                "--master_port", str(free_port()), "-m", "latentzoo.cli"]
+    launcher = torchrun_cli()
     lz("run", config, "--run-dir", run_dir, "--cpu", launcher=launcher, check=True, timeout=600)
 
     env = json.loads((run_dir / "env.json").read_text())
@@ -103,8 +108,7 @@ def test_two_process_sweep_copies_shared_stages(tmp_path, lz):
     config = tmp_path / "sweep.toml"
     config.write_text(textwrap.dedent(SWEEP))
     parent = tmp_path / "sweep"
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                "--master_port", str(free_port()), "-m", "latentzoo.cli"]
+    launcher = torchrun_cli()
     lz("run", config, "--run-dir", parent, "--cpu", launcher=launcher, check=True, timeout=600)
     assert (parent / "b" / "seed-0" / "stages" / "00-teacher" / "reused_from.txt").exists()
     metrics = {arm: json.loads((parent / arm / "seed-0" / "metrics.json").read_text()) for arm in "ab"}
