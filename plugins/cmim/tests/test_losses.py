@@ -244,6 +244,32 @@ def test_mixture_prior_hand_value():
     assert value.item() == pytest.approx(expected, abs=1e-6)
 
 
+def test_mixture_prior_truncation_hand_value():
+    """The MIM repo's truncate_comps: logits below mean − std (sample std) leave the mixture."""
+    prior = MixturePrior(latent_dim=1, components=3, truncate=True)
+    with torch.no_grad():
+        prior.means.copy_(torch.tensor([[0.0], [2.0], [1.0]]))
+        prior.logvars.zero_()
+        prior.logits.copy_(torch.tensor([0.0, 0.0, -3.0]))
+    # mean −1, sample std √((1 + 1 + 4)/2) = √3: −3 < −1 − √3 = −2.732, so component 3 is dropped
+    # and π = (½, ½, 0). z = 1: N(1; 0, 1) = N(1; 2, 1) = e^{−½}/√(2π), so log P = −½ − ½ log 2π
+    z = torch.tensor([[1.0]])
+    assert prior(z).item() == pytest.approx(-0.5 - 0.5 * math.log(2 * math.pi), abs=1e-6)
+    # without truncation: π = (1, 1, e^{−3}) / (2 + e^{−3}), and N(1; 1, 1) = 1/√(2π)
+    prior.truncate = False
+    expected = (math.log((2 * math.exp(-0.5) + math.exp(-3)) / (2 + math.exp(-3)))
+                - 0.5 * math.log(2 * math.pi))
+    assert prior(z).item() == pytest.approx(expected, abs=1e-6)
+    # equal logits (the initialisation) truncate nothing
+    prior.truncate = True
+    with torch.no_grad():
+        prior.logits.zero_()
+    expected = math.log((2 * math.exp(-0.5) + 1) / 3) - 0.5 * math.log(2 * math.pi)
+    assert prior(z).item() == pytest.approx(expected, abs=1e-6)
+    # the option reaches the prior through the loss config
+    assert AMIMLoss(AMIMConfig(prior="mog", prior_truncate=True, latent_dim=2)).prior.truncate
+
+
 def test_mog_prior_size_mismatch_is_a_user_error():
     from latentzoo.errors import UserError
 

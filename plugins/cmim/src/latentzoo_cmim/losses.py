@@ -121,6 +121,8 @@ class _PriorFields:
                         choices=("normal", "mog"))
     prior_components: int = option(10, "mixture components K (prior = 'mog'; the MIM repo's ablation)", gt=0)
     latent_dim: int = option(16, "d_z of the model: sizes the mixture prior (prior = 'mog')", gt=0)
+    prior_truncate: bool = option(False, "prior = 'mog': drop components whose logit is below "
+                                  "mean − std, as the MIM repo's GMMPriorLayer does")
 
 
 @attrs.define(frozen=True, slots=False)
@@ -183,7 +185,8 @@ class _LatentObjective(nn.Module):
         seed = getattr(ctx, "seed", 0) if ctx is not None else 0
         self.latent_dim = config.latent_dim
         self.prior_kind = config.prior
-        self.prior = make_prior(config.prior, config.latent_dim, config.prior_components, seed)
+        self.prior = make_prior(config.prior, config.latent_dim, config.prior_components, seed,
+                                config.prior_truncate)
         self.warmup_steps = config.warmup_steps
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
 

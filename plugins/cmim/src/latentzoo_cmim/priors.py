@@ -10,6 +10,11 @@
 
     log P_mog(z) = logsumexp_k [ log π_k + log N(z; m_k, diag s_k²) ],   π = softmax(a)
 
+  The repo's ``GMMPriorLayer`` builds its ``GMMDist`` with ``truncate_comps=True``: every
+  component whose logit a_k lies below mean(a) − std(a) (sample std over the K logits) gets
+  a_k − 10⁵ before the softmax, so it drops out of the mixture. ``truncate=True`` does the same;
+  the default (False) keeps every component. Equal logits (our initialisation) truncate nothing.
+
 Priors live in the loss (they are part of the objective, and a learnable one joins the
 optimiser through the loss), not in the model.
 """
@@ -36,24 +41,30 @@ class StandardNormalPrior(nn.Module):
 class MixturePrior(nn.Module):
     """Learnable mixture of ``components`` diagonal Gaussians in ``latent_dim`` dimensions."""
 
-    def __init__(self, latent_dim: int, components: int, seed: int = 0):
+    def __init__(self, latent_dim: int, components: int, seed: int = 0, truncate: bool = False):
         super().__init__()
+        self.truncate = truncate
         generator = torch.Generator().manual_seed(seed)
         self.logits = nn.Parameter(torch.zeros(components))
         self.means = nn.Parameter(torch.randn(components, latent_dim, generator=generator))
         self.logvars = nn.Parameter(torch.zeros(components, latent_dim))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        log_weights = torch.log_softmax(self.logits, dim=0)                       # (K,)
+        logits = self.logits
+        if self.truncate and logits.numel() > 1:  # the MIM repo's truncate_comps: drop below mean − std
+            low = (logits < logits.mean() - logits.std()).detach()
+            logits = logits - 1e5 * low.to(logits.dtype)
+        log_weights = torch.log_softmax(logits, dim=0)                            # (K,)
         per_component = gaussian_log_prob(z[:, None, :], self.means[None], self.logvars[None])  # (B, K)
         return torch.logsumexp(per_component + log_weights, dim=1)
 
 
-def make_prior(kind: str, latent_dim: int, components: int = 10, seed: int = 0) -> nn.Module:
+def make_prior(kind: str, latent_dim: int, components: int = 10, seed: int = 0,
+               truncate: bool = False) -> nn.Module:
     if kind == "normal":
         return StandardNormalPrior()
     if kind == "mog":
-        return MixturePrior(latent_dim, components, seed)
+        return MixturePrior(latent_dim, components, seed, truncate)
     raise ValueError(f"unknown prior {kind!r}: use 'normal' or 'mog'")
 
 
