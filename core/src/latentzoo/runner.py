@@ -342,18 +342,22 @@ def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, 
         })
     state.wait_for_everyone()
     base = {k: v for k, v in raw.items() if k != "sweep"}
-    reuse = finished_stages(parent) if experiment.sweep is None or experiment.sweep.reuse_stages else None
+    reuse = _broadcast(finished_stages(parent)
+                       if experiment.sweep is None or experiment.sweep.reuse_stages else None)
     for number, run in enumerate(runs, 1):
         run_dir = parent / run.path
-        if (run_dir / "metrics.json").exists() and _all_done(run_dir):
+        # decided on rank 0 for every rank: another rank may look only after rank 0 has started
+        # writing this run (a rank that saw the config as a resume would skip a barrier)
+        done, started = _broadcast(((run_dir / "metrics.json").exists() and _all_done(run_dir),
+                                    (run_dir / RESOLVED_CONFIG).exists()))
+        if done:
             continue
         run_raw = apply_overrides(base, list(run.overrides))
         run_experiment_ = parse_experiment(run_raw, f"{experiment.name} [{run.arm}, seed {run.seed}]",
                                            run.overrides)
         if state.is_main_process:
             echo(f"[{number}/{len(runs)}] {run.arm} seed {run.seed} -> {run_dir}")
-        run_experiment(run_experiment_, run_dir, run.overrides,
-                       resume=(run_dir / RESOLVED_CONFIG).exists(), cpu=cpu, reuse=reuse,
+        run_experiment(run_experiment_, run_dir, run.overrides, resume=started, cpu=cpu, reuse=reuse,
                        echo=echo if state.is_main_process else lambda *_: None)
     if state.is_main_process:
         write_report(parent)
