@@ -64,6 +64,29 @@ def test_amim_hand_value_through_the_module():
     assert total.item() == pytest.approx(1.837877, abs=1e-6)
 
 
+def test_mean_reconstruction_divides_log_px_by_the_feature_count():
+    """Four features at the decoder mean with σ_x = 1: log p(x|z) = 4 × (−0.918939) summed, or
+    −0.918939 averaged; z is 1-D with log P = log q = −0.918939."""
+
+    class Fixed(torch.nn.Module):
+        def encode(self, x):
+            return torch.zeros(len(x), 1), torch.zeros(len(x), 1)
+
+        def reparameterize(self, mu, logvar):
+            return mu
+
+        def log_likelihood(self, x, z):
+            return gaussian_log_prob(x, torch.full_like(x, 0.5), torch.tensor(0.0))
+
+    x = {"x": torch.full((2, 4), 0.5)}
+    summed = AMIMLoss(AMIMConfig(latent_dim=1))(Fixed(), x)["loss"]
+    averaged = AMIMLoss(AMIMConfig(latent_dim=1, reconstruction="mean"))(Fixed(), x)["loss"]
+    assert summed.item() == pytest.approx(4 * 0.918939 + 0.918939, abs=1e-5)   # 4.594693
+    assert averaged.item() == pytest.approx(0.918939 + 0.918939, abs=1e-5)     # 1.837877
+    vae = VAELoss(VAEConfig(latent_dim=1, reconstruction="mean"))(Fixed(), x)["loss"]
+    assert vae.item() == pytest.approx(0.918939, abs=1e-5)  # −lpx (averaged); log q − log P = 0
+
+
 # -- test 2: form=paper, VAE identity ----------------------------------------------------------------
 
 

@@ -1,8 +1,10 @@
 """A-MIM, VAE and contrastive MIM (cMIM) objectives (Livne 2025, arXiv 2502.19642).
 
 Notation: for a batch x_1..x_B, one reparameterised z_i ~ q(z|x_i) per example is shared by
-every term (MIM repo convention); all log-densities are summed over the feature dimension,
-and each loss is the batch mean of a per-example value. Write
+every term (MIM repo convention); all log-densities are summed over the feature dimension
+(``reconstruction = "mean"`` divides log p(x|z) by the number of input features instead, as
+KERMT averages its token cross-entropy), and each loss is the batch mean of a per-example
+value. Write
 
     lpx_i = log p(x_i|z_i),   lpz_i = log P(z_i),   lqz_i = log q(z_i|x_i).
 
@@ -123,6 +125,9 @@ class _PriorFields:
     latent_dim: int = option(16, "d_z of the model: sizes the mixture prior (prior = 'mog')", gt=0)
     prior_truncate: bool = option(False, "prior = 'mog': drop components whose logit is below "
                                   "mean − std, as the MIM repo's GMMPriorLayer does")
+    reconstruction: str = option("sum", "log p(x|z) summed over the input's features (MIM repo) or "
+                                 "averaged over them (KERMT's per-token mean cross-entropy)",
+                                 choices=("sum", "mean"))
 
 
 @attrs.define(frozen=True, slots=False)
@@ -188,6 +193,7 @@ class _LatentObjective(nn.Module):
         self.prior = make_prior(config.prior, config.latent_dim, config.prior_components, seed,
                                 config.prior_truncate)
         self.warmup_steps = config.warmup_steps
+        self.reconstruction = config.reconstruction
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
 
     @property
@@ -207,7 +213,10 @@ class _LatentObjective(nn.Module):
             raise UserError(f"{self.who}: latent_dim = {self.latent_dim} sizes the mixture prior, "
                             f"but the model's codes have {mu.shape[1]} dimensions; set them equal")
         z = model.reparameterize(mu, logvar)
-        return {"mu": mu, "logvar": logvar, "z": z, "lpx": model.log_likelihood(x, z),
+        lpx = model.log_likelihood(x, z)
+        if self.reconstruction == "mean":  # per feature, as KERMT averages its token cross-entropy
+            lpx = lpx / x[0].numel()
+        return {"mu": mu, "logvar": logvar, "z": z, "lpx": lpx,
                 "lpz": self.prior(z), "lqz": gaussian_log_prob(z, mu, logvar)}
 
 
