@@ -276,3 +276,23 @@ def test_report_keeps_the_arm_order_through_json(tmp_path):
                                             "arm_order": list(arms), "claims": [], "created": ""})
     markdown = to_markdown(json.loads((tmp_path / "r.json").read_text()))
     assert markdown.index("| method |") < markdown.index("| baseline |")  # not sorted by name
+
+
+def test_reuse_across_sweeps_under_one_folder(tmp_path, capsys):
+    """`latentzoo repro` runs a plugin's sweeps under one folder: a stage shared by two of them
+    (same config, seed and earlier stages) runs once."""
+    from latentzoo.runner import run_sweep
+
+    first = textwrap.dedent(REUSE).replace("seeds = [0, 1]", "seeds = [0]")
+    second = first.replace('name = "reuse"', 'name = "other"').replace(
+        'large = ["stages[1].model.hidden=[32]"]', 'wide = ["stages[1].model.hidden=[64]"]')
+    for name, text in (("first", first), ("second", second)):
+        (tmp_path / f"{name}.toml").write_text(text)
+        experiment, raw = load_experiment(tmp_path / f"{name}.toml")
+        run_sweep(experiment, raw, tmp_path / "repro" / name, cpu=True, echo=print, reuse_from=tmp_path / "repro")
+    second_run = tmp_path / "repro" / "second"
+    # 'small' is the same arm in both sweeps: its teacher and student are copied, and so is the probe
+    for index, stage in enumerate(("teacher", "student", "probe")):
+        assert (_stage(second_run, "small", 0, index, stage) / "reused_from.txt").exists()
+    assert (_stage(second_run, "wide", 0, 0, "teacher") / "reused_from.txt").exists()
+    assert not (_stage(second_run, "wide", 0, 1, "student") / "reused_from.txt").exists()

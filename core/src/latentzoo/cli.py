@@ -245,7 +245,8 @@ def cmd_repro(args) -> int:
             raise UserError(f"{config}: a reproduction config needs a [sweep] table (arms, seeds, claims)")
         if state.is_main_process:
             _echo(f"== {config.name}")
-        run_sweep(experiment, raw, parent / config.stem, quick=args.quick, cpu=args.cpu, echo=_echo)
+        run_sweep(experiment, raw, parent / config.stem, quick=args.quick, cpu=args.cpu, echo=_echo,
+                  reuse_from=parent)  # a stage shared by two of the plugin's sweeps runs once
         report = (json.loads((parent / config.stem / "report.json").read_text())
                   if state.is_main_process else None)
         if report is not None:

@@ -83,9 +83,9 @@ def _copy_stage(source: Path, target: Path) -> None:
 
 
 def finished_stages(parent: Path) -> dict[str, Path]:
-    """Stage key -> folder, for every finished stage of the runs under ``parent``."""
+    """Stage key -> folder, for every finished stage of the runs anywhere under ``parent``."""
     found: dict[str, Path] = {}
-    for key_file in sorted(Path(parent).glob(f"*/*/stages/*/{STAGE_KEY}")):
+    for key_file in sorted(Path(parent).rglob(STAGE_KEY)):
         if (key_file.parent / DONE).exists():
             found.setdefault(key_file.read_text().strip(), key_file.parent)
     return found
@@ -308,10 +308,13 @@ def check_claims(experiment: Experiment, source: str = "config") -> None:
 
 
 def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, quick: bool = False,
-              resume: bool = False, cpu: bool = False, echo=print, arms=()) -> Path:
+              resume: bool = False, cpu: bool = False, echo=print, arms=(),
+              reuse_from: Path | None = None) -> Path:
     """Run every (arm, seed) of the experiment's sweep under ``parent`` and write the report.
 
-    ``arms`` keeps only the named arms (``latentzoo run --arm NAME``).
+    ``arms`` keeps only the named arms (``latentzoo run --arm NAME``). Finished stages anywhere
+    under ``reuse_from`` (default ``parent``) can be copied instead of run: ``latentzoo repro``
+    passes the folder of all of a plugin's sweeps.
     """
     from latentzoo.report import write_report
 
@@ -342,7 +345,7 @@ def run_sweep(experiment: Experiment, raw: dict, parent: Path, overrides=(), *, 
         })
     state.wait_for_everyone()
     base = {k: v for k, v in raw.items() if k != "sweep"}
-    reuse = _broadcast(finished_stages(parent)
+    reuse = _broadcast(finished_stages(reuse_from or parent)
                        if experiment.sweep is None or experiment.sweep.reuse_stages else None)
     for number, run in enumerate(runs, 1):
         run_dir = parent / run.path
