@@ -58,12 +58,13 @@ def stage_seed(experiment: Experiment, index: int) -> int:
     return config.seed if config.seed >= 0 else experiment.seed + index
 
 
-def stage_keys(experiment: Experiment) -> list[str]:
-    """For each stage, a hash of what its result depends on: its own config and seed, and the
-    keys of every stage before it (a stage may read any earlier stage's artifacts)."""
+def stage_keys(experiment: Experiment, world_size: int = 1) -> list[str]:
+    """For each stage, a hash of what its result depends on: its own config and seed, the number
+    of processes (batch sizes are per process), and the keys of every stage before it (a stage
+    may read any earlier stage's artifacts)."""
     from latentzoo.config import unstructure
 
-    keys, previous = [], ""
+    keys, previous = [], f"world size {world_size}"
     for index, spec in enumerate(experiment.stages):
         text = json.dumps(unstructure(spec), sort_keys=True, default=str)
         previous = hashlib.sha256(f"{previous}\n{stage_seed(experiment, index)}\n{text}".encode()).hexdigest()
@@ -139,7 +140,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
     registry = get_registry()
     results: dict[str, StageResult] = {}
     metrics: dict[str, dict[str, float]] = {}
-    keys = stage_keys(experiment)
+    keys = stage_keys(experiment, state.num_processes)
     for index, spec in enumerate(experiment.stages):
         name = spec.config.name
         directory = stage_dir(run_dir, index, name)
