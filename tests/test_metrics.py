@@ -106,3 +106,19 @@ def test_weight_decay_of_1d_tensors_is_its_own():
     assert step(weight_decay=0.1) == (0.95, 0.95)                       # one group
     assert step(weight_decay=0.1, weight_decay_1d=0.0) == (0.95, 1.0)   # biases exempt
     assert step(weight_decay=0.0, weight_decay_1d=0.02) == (1.0, 0.99)  # only biases decay
+
+
+def test_sample_grid_shows_every_image_on_one_scale():
+    import matplotlib.pyplot as plt
+    from latentzoo.stages import sample_figure
+
+    samples = torch.stack([torch.full((4,), 0.5), torch.tensor([0.0, 0.25, 1.0, 2.0])])  # 2x2 images
+    figure = sample_figure(samples, 2, value_range=(0.0, 1.0))
+    shown = [axis.images[0].get_array() for axis in figure.axes if axis.images]
+    assert np.allclose(shown[0], 0.5)                          # not stretched to its own range
+    assert np.allclose(np.ravel(shown[1]), [0.0, 0.25, 1.0, 1.0])  # clipped at the data's maximum
+    plt.close(figure)
+    figure = sample_figure(samples, 2)                         # no data: the grid's own range
+    shown = [axis.images[0].get_array() for axis in figure.axes if axis.images]
+    assert np.allclose(shown[0], 0.25) and np.allclose(np.ravel(shown[1]), [0.0, 0.125, 0.5, 1.0])
+    plt.close(figure)

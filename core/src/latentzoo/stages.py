@@ -180,8 +180,13 @@ def run_evaluate(config: EvaluateConfig, ctx: StageContext) -> StageResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def sample_figure(samples: torch.Tensor, count: int):
-    """A grid of images, a scatter of 2-D points, or line plots of 1-D signals."""
+def sample_figure(samples: torch.Tensor, count: int, value_range: tuple[float, float] | None = None):
+    """A grid of images, a scatter of 2-D points, or line plots of 1-D signals.
+
+    Every image is shown on one scale: ``value_range`` (the real data's, when the stage has
+    data), else the grid's own minimum and maximum; values outside are clipped, so grids of two
+    samplers compare pixel for pixel.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -204,6 +209,7 @@ def sample_figure(samples: torch.Tensor, count: int):
             return figure
     if samples.dim() == 3:
         samples = samples.unsqueeze(1)
+    low, high = value_range if value_range is not None else (samples.min().item(), samples.max().item())
     columns = int(math.ceil(math.sqrt(len(samples))))
     rows = int(math.ceil(len(samples) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, rows * 0.8))
@@ -211,8 +217,7 @@ def sample_figure(samples: torch.Tensor, count: int):
         axis.axis("off")
     for axis, image in zip(getattr(axes, "flat", [axes]), samples, strict=False):
         image = image.permute(1, 2, 0).numpy()
-        low, high = image.min(), image.max()
-        image = (image - low) / (high - low + 1e-8)
+        image = ((image - low) / (high - low + 1e-8)).clip(0, 1)
         axis.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image,
                     cmap="gray" if image.shape[-1] == 1 else None)
     figure.subplots_adjust(wspace=0.05, hspace=0.05)
@@ -250,7 +255,9 @@ def run_generate(config: GenerateConfig, ctx: StageContext) -> StageResult:
         samples = accelerator.gather(samples.contiguous())
     samples = samples[: config.num_samples].cpu()
     if config.grid:
-        ctx.save_figure("samples", sample_figure(samples, config.grid))
+        real = data.split(config.split)["x"] if data is not None else None
+        value_range = (real.min().item(), real.max().item()) if real is not None else None
+        ctx.save_figure("samples", sample_figure(samples, config.grid, value_range))
     evaluator = Evaluator(accelerator, model=model, data=data, split=config.split,
                           samples=samples, artifacts=bctx.artifacts, sampler=sampler)
     values = compute_metrics(metrics, evaluator, ctx)
