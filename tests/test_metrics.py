@@ -122,3 +122,17 @@ def test_sample_grid_shows_every_image_on_one_scale():
     shown = [axis.images[0].get_array() for axis in figure.axes if axis.images]
     assert np.allclose(shown[0], 0.25) and np.allclose(np.ravel(shown[1]), [0.0, 0.125, 0.5, 1.0])
     plt.close(figure)
+
+
+def test_samples_by_stage_figure_rows():
+    import matplotlib.pyplot as plt
+    from latentzoo.stages import samples_by_stage_figure
+
+    digits = torch.rand(20, 64)
+    assert samples_by_stage_figure({"one": digits}) is None                    # one stage: no comparison
+    assert samples_by_stage_figure({"a": torch.rand(9, 2), "b": torch.rand(9, 2)}) is None  # 2-D points
+    figure = samples_by_stage_figure({"a": digits, "b": digits[:5]}, per_row=16, reference=digits)
+    labels = [text.get_text() for axis in figure.axes for text in axis.texts]
+    assert labels == ["real", "a", "b"]
+    assert len(figure.axes) == 3 * 16 and sum(1 for axis in figure.axes if axis.images) == 16 + 16 + 5
+    plt.close(figure)

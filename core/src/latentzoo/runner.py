@@ -158,7 +158,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
                 raise UserError(f"stage '{name}' of {run_dir} is marked done but {done} cannot be "
                                 f"read ({error}); delete {done} to run the stage again") from error
             results[name] = StageResult(name, model=saved["model"], metrics=saved["metrics"],
-                                        samples=saved.get("samples"))
+                                        samples=saved.get("samples"), reference=saved.get("reference"))
             metrics[name] = saved["metrics"]
             continue
         directory.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
                 model = extract_model_from_parallel(model)
             atomic_write_text(directory / STAGE_KEY, f"{keys[index]}\n")
             atomic_torch_save({"model": model, "metrics": result.metrics,
-                               "samples": result.samples}, done)
+                               "samples": result.samples, "reference": result.reference}, done)
             atomic_write_json(run_dir / "metrics.json", metrics)
             if writer is not None:
                 hparams = {k: v for k, v in _flat_hparams(experiment).items()
@@ -205,7 +205,27 @@ def run_experiment(experiment: Experiment, run_dir: Path, overrides=(), *, resum
         state.wait_for_everyone()
     if state.is_main_process:
         atomic_write_json(run_dir / "metrics.json", metrics)
+        _write_samples_by_stage(run_dir, results)
     return metrics
+
+
+def _write_samples_by_stage(run_dir: Path, results) -> None:
+    """``samples.png``: a row per generate stage, when a run has two or more (see
+    :func:`latentzoo.stages.samples_by_stage_figure`)."""
+    from latentzoo.stages import samples_by_stage_figure
+
+    references = [result.reference for result in results.values() if result.reference is not None]
+    figure = samples_by_stage_figure({name: result.samples for name, result in results.items()
+                                      if result.samples is not None},
+                                     reference=references[0] if references else None)
+    if figure is None:
+        return
+    import matplotlib.pyplot as plt
+
+    temporary = run_dir / ".samples.png.tmp"
+    figure.savefig(temporary, dpi=110, bbox_inches="tight", format="png")
+    plt.close(figure)
+    os.replace(temporary, run_dir / "samples.png")
 
 
 def check_resumable(run_dir: Path, experiment: Experiment | None = None) -> Experiment:

@@ -29,6 +29,7 @@ class StageResult:
     model: torch.nn.Module | None = None
     metrics: dict[str, float] = attrs.field(factory=dict)
     samples: torch.Tensor | None = None
+    reference: torch.Tensor | None = None  # a few real examples the samples are compared with
     extras: dict[str, Any] = attrs.field(factory=dict)
 
 
@@ -224,6 +225,52 @@ def sample_figure(samples: torch.Tensor, count: int, value_range: tuple[float, f
     return figure
 
 
+def _as_images(samples: torch.Tensor) -> torch.Tensor | None:
+    """(N, C, H, W) images, or None for 2-D points and 1-D signals."""
+    if samples.dim() == 2:
+        side = int(round(math.sqrt(samples.shape[1])))
+        if samples.shape[1] == 2 or side * side != samples.shape[1]:
+            return None
+        return samples.reshape(-1, 1, side, side)
+    if samples.dim() == 3:
+        return samples.unsqueeze(1)
+    return samples if samples.dim() == 4 else None
+
+
+def samples_by_stage_figure(samples: dict[str, torch.Tensor], per_row: int = 16,
+                            reference: torch.Tensor | None = None):
+    """One row of the first ``per_row`` samples of each generate stage of a run, all on one scale
+    (the 0.5 and 99.5 percentiles of the pooled values, clipped), so samplers compare by eye;
+    a first row of real examples when ``reference`` is given. None when there are fewer than
+    two stages of images."""
+    rows = {name: images[:per_row].float().cpu() for name, value in samples.items()
+            if (images := _as_images(value)) is not None}
+    if len(rows) < 2:
+        return None
+    if reference is not None and (images := _as_images(reference)) is not None:
+        rows = {"real": images[:per_row].float().cpu()} | rows
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pooled = torch.cat([images.flatten() for images in rows.values()])
+    low, high = torch.quantile(pooled, torch.tensor([0.005, 0.995])).tolist()
+    columns = max(len(images) for images in rows.values())
+    figure, axes = plt.subplots(len(rows), columns, figsize=(columns * 0.6, len(rows) * 0.65),
+                                squeeze=False)
+    for row, (name, images) in zip(axes, rows.items(), strict=True):
+        for axis in row:
+            axis.axis("off")
+        for axis, image in zip(row, images, strict=False):
+            image = ((image.permute(1, 2, 0).numpy() - low) / (high - low + 1e-8)).clip(0, 1)
+            axis.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image,
+                        cmap="gray" if image.shape[-1] == 1 else None)
+        row[0].text(-0.15, 0.5, name, transform=row[0].transAxes, ha="right", va="center", fontsize=9)
+    figure.subplots_adjust(wspace=0.05, hspace=0.08, left=0.12)
+    return figure
+
+
 def run_generate(config: GenerateConfig, ctx: StageContext) -> StageResult:
     accelerator = ctx.accelerator()
     data = build_data(config.data, ctx, config.inputs) if config.data is not None else None
@@ -254,12 +301,13 @@ def run_generate(config: GenerateConfig, ctx: StageContext) -> StageResult:
     if world > 1:
         samples = accelerator.gather(samples.contiguous())
     samples = samples[: config.num_samples].cpu()
+    real = data.split(config.split)["x"] if data is not None else None
     if config.grid:
-        real = data.split(config.split)["x"] if data is not None else None
         value_range = (real.min().item(), real.max().item()) if real is not None else None
         ctx.save_figure("samples", sample_figure(samples, config.grid, value_range))
     evaluator = Evaluator(accelerator, model=model, data=data, split=config.split,
                           samples=samples, artifacts=bctx.artifacts, sampler=sampler)
     values = compute_metrics(metrics, evaluator, ctx)
     ctx.log_scalars(values, 0, "generate/")
-    return StageResult(config.name, model=model, metrics=values, samples=samples)
+    return StageResult(config.name, model=model, metrics=values, samples=samples,
+                       reference=real[:16].clone() if real is not None else None)
