@@ -7,6 +7,7 @@ Layout of a run::
       overrides.txt          the command-line overrides, one a line
       env.json               versions, git revision, seed, world size, command
       metrics.json           final metrics of every stage: {stage: {metric: value}}
+      samples.png            with two or more generate stages: a row of samples per stage
       tensorboard/<stage>/   TensorBoard events (scalars, hparams, figures)
       stages/<NN>-<stage>/   checkpoints/step-NNNNNNN/, final/, figures/*.png, done.pt
                              (the stage's result), stage_key.txt (what the result depends on),
