@@ -20,7 +20,8 @@ def _pretrain_and_probe(loss=None, metrics=None):
         {"kind": "evaluate", "name": "probe", "model": "pretrain", "data": data,
          "metrics": metrics or [{"name": "builtin.linear_probe", "max_iter": 50},
                                 {"name": "builtin.knn_accuracy", "k": 20},
-                                {"name": "hpm.rank_acc"}, {"name": "hpm.mask_hardness"}]}]}
+                                {"name": "hpm.rank_acc"}, {"name": "hpm.mask_hardness"},
+                                {"name": "hpm.patch_map", "num_images": 4}]}]}
 
 
 @hookimpl
@@ -46,4 +47,8 @@ def latentzoo_register_metrics(register):
              example=_pretrain_and_probe())
     register("mask_hardness", f"{_E}:mask_hardness", config=f"{_E}:MaskHardnessConfig",
              doc="L_rec on predictor-chosen masks (alpha = 0.5) / L_rec on random masks",
+             example=_pretrain_and_probe())
+    register("patch_map", f"{_E}:patch_map", config=f"{_E}:PatchMapConfig",
+             doc="figure: per test image, true per-patch loss and predicted ŝ under a seeded random "
+                 "mask, and the model's top-k patches by ŝ",
              example=_pretrain_and_probe())
