@@ -29,11 +29,13 @@ import torch
 from latentzoo.config import option
 from latentzoo.errors import UserError
 
-from latentzoo_omat.attack import Generator, GeneratorConfig, latent_attack, quantise
+from latentzoo_omat.attack import (Generator, GeneratorConfig, eval_mode, latent_attack, pixel_pgd,
+                                   quantise)
 from latentzoo_omat.data import load_real
 
 __all__ = ["balanced_accuracy", "auroc", "AttackMetricConfig", "asr", "OnManifoldConfig",
-           "on_manifold", "XGenConfig", "xgen", "gmm_fakes"]
+           "on_manifold", "AttackPairsConfig", "attack_pairs", "attack_pair_values", "XGenConfig",
+           "xgen", "gmm_fakes"]
 
 
 def balanced_accuracy(scores: torch.Tensor, labels: torch.Tensor, threshold: float = 0.0) -> float:
@@ -124,6 +126,99 @@ def on_manifold(config: OnManifoldConfig, ctx):
         return {f"{config.prefix}class_agreement": agree.mean().item() if len(agree) else float("nan"),
                 f"{config.prefix}latent_shift": shift[success].mean().item() if bool(success.any()) else 0.0,
                 f"{config.prefix}pixel_change": (result.images - start).abs().mean().item()}
+
+    return metric
+
+
+@attrs.frozen
+class AttackPairsConfig(GeneratorConfig):
+    num_latents: int = option(8, "fixed seeded z_0, one column each", gt=0)
+    lr: float = option(0.05, "Adam learning rate on z", gt=0)
+    max_steps: int = option(30, "latent attack steps at most", gt=0)
+    threshold: float = option(0.5, "early stop: p_fake below this", gt=0, lt=1)
+    project: bool = option(True, "re-project ‖z‖ = √d after each step")
+    draw_seed: int = option(12345, "seed of the z_0 draws (the same in every process)")
+    epsilon: float = option(0.125, "pixel PGD: L∞ radius (1/16 of the [-1, 1] range)", gt=0)
+    pgd_steps: int = option(10, "pixel PGD steps", gt=0)
+    step_size: float = option(0.0, "pixel PGD α (0: ε/4)", ge=0)
+    name: str = option("attack_pairs", "figure name (figures/<name>.png)")
+
+
+ROW_LABELS = ("G(z₀)\nstandard fake", "G(z*)\nlatent attack", "|G(z*) − G(z₀)|",
+              "PGD(G(z₀))\npixel attack", "|PGD − G(z₀)|")
+
+
+def _p_fake(detector, x: torch.Tensor) -> torch.Tensor:
+    with eval_mode(detector), torch.no_grad():
+        return torch.sigmoid(detector(x).reshape(len(x)))
+
+
+def attack_pair_values(evaluator, config: AttackPairsConfig, who: str = "omat.attack_pairs") -> dict:
+    """The figure's tensors (on the CPU): z_0, the images G(z_0), G(z*), quantise(PGD(G(z_0))),
+    p_fake of the evaluated detector for each, and the latent attack's steps and success."""
+    detector = evaluator.model
+    if detector is None:
+        raise UserError(f"{who}: needs the detector to attack as the evaluate stage's model "
+                        "(model = \"<detector stage>\")")
+    z0, start, result = _attack(evaluator, config, who)
+    with torch.no_grad():
+        logits = detector(start[:1])
+    if logits.numel() != 1:
+        raise UserError(f"{who}: the stage's model must be a detector with one logit per image "
+                        f"(omat.detector / omat.detector_probe); it gave shape {tuple(logits.shape)}")
+    pgd = quantise(pixel_pgd(detector, start, config.epsilon, config.pgd_steps, config.step_size or None))
+    return {"z0": z0.cpu(), "start": start.cpu(), "latent": result.images.cpu(), "pgd": pgd.cpu(),
+            "p_start": _p_fake(detector, start).cpu(), "p_latent": result.p_fake.cpu(),
+            "p_pgd": _p_fake(detector, pgd).cpu(), "steps": result.steps.cpu(),
+            "success": result.success.cpu()}
+
+
+def _draw_attack_pairs(values: dict, threshold: float, epsilon: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    start, latent, pgd = (values[k].reshape(-1, 8, 8).float() for k in ("start", "latent", "pgd"))
+    diffs = ((latent - start).abs(), (pgd - start).abs())
+    diff_max = max(1.0 / 8, max(float(d.max()) for d in diffs))   # one scale for both difference rows
+    # images on the data range [-1, 1]; |Δ| on [0, diff_max] (at least one grey level)
+    columns = len(start)
+    figure, axes = plt.subplots(5, columns, figsize=(1.15 * columns + 2.0, 7.4), squeeze=False,
+                                layout="constrained")
+    rows = [(start, values["p_start"]), (latent, values["p_latent"]), (diffs[0], None),
+            (pgd, values["p_pgd"]), (diffs[1], None)]
+    for r, (images, p_fake) in enumerate(rows):
+        is_diff = p_fake is None
+        for c in range(columns):
+            axis = axes[r, c]
+            if is_diff:
+                axis.imshow(images[c].numpy(), cmap="magma", vmin=0.0, vmax=diff_max)
+                label = (f"{int(values['steps'][c])} steps" if r == 2
+                         else f"mean {float(images[c].mean()):.3f}")
+                axis.set_xlabel(label, fontsize=7)
+            else:
+                axis.imshow(images[c].numpy(), cmap="gray", vmin=-1.0, vmax=1.0)
+                p = float(p_fake[c])
+                axis.set_xlabel(f"p_fake {p:.3f}", fontsize=7, color="tab:green" if p < threshold else "black")
+            axis.set_xticks([])
+            axis.set_yticks([])
+        axes[r, 0].set_ylabel(ROW_LABELS[r], fontsize=8)
+        figure.colorbar(axes[r, -1].images[0], ax=list(axes[r]), location="right", shrink=0.9,
+                        label="|Δ|" if is_diff else "pixel")
+    for c in range(columns):
+        axes[0, c].set_title(f"z₀ #{c}", fontsize=8)
+    figure.suptitle(f"latent attack (on-manifold) vs pixel PGD (ε = {epsilon:g}) on the evaluated "
+                    f"detector; green: p_fake < {threshold:g}", fontsize=9)
+    return figure
+
+
+def attack_pairs(config: AttackPairsConfig, ctx):
+    def metric(evaluator) -> dict:
+        values = attack_pair_values(evaluator, config)   # every process attacks (deterministic)
+        if not evaluator.accelerator.is_main_process:    # one draws
+            return {}
+        return {"figures": {config.name: _draw_attack_pairs(values, config.threshold, config.epsilon)}}
 
     return metric
 

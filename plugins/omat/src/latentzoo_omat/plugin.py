@@ -32,6 +32,11 @@ _EVAL = {"kind": "evaluate", "name": "eval", "model": "detector0",
                       "b_steps": 2, "pca_dim": 4, "gmm_components": 1},
                      {"name": "omat.asr"} | _ATTACK, {"name": "omat.on_manifold"} | _ATTACK]}
 _EVAL_EXAMPLE = {"stages": [_GEN, _GEN_B, _CLS, _DET0, _EVAL]}
+_PAIRS_EXAMPLE = {"stages": [_GEN, _DET0, {
+    "kind": "evaluate", "name": "eval0", "model": "detector0", "models": ["generator"],
+    "data": "omat.real_digits",
+    "metrics": [{"name": "omat.attack_pairs", "timesteps": 20, "sampling_steps": 2, "num_latents": 4,
+                 "max_steps": 2, "pgd_steps": 2}]}]}
 _LATENT_EXAMPLE = {"stages": [_GEN, _DET0, _adversarial({"name": "omat.latent_attack", "max_steps": 2})]}
 _PGD_EXAMPLE = {"stages": [_GEN, _DET0, _adversarial({"name": "omat.pixel_pgd", "steps": 2})]}
 
@@ -81,6 +86,10 @@ def latentzoo_register_metrics(register):
     register("on_manifold", f"{_P}.metrics:on_manifold", config=f"{_P}.metrics:OnManifoldConfig",
              doc="class agreement of a separate classifier on G(z*) vs G(z0), mean ||z*-z0||/sqrt(d)",
              example=_EVAL_EXAMPLE)
+    register("attack_pairs", f"{_P}.metrics:attack_pairs", config=f"{_P}.metrics:AttackPairsConfig",
+             doc="figure: per seeded z0, G(z0), G(z*) after the latent attack, |G(z*)-G(z0)|, the pixel-PGD "
+                 "image and its difference, with the evaluated detector's p_fake under each image",
+             example=_PAIRS_EXAMPLE)
     register("xgen", f"{_P}.metrics:xgen", config=f"{_P}.metrics:XGenConfig",
              doc="AUROC / balanced accuracy of real vs unseen generators (B: other DDPM, S: other "
                  "sampler, D: class-wise PCA-GMM), mean; in-distribution accuracy",
