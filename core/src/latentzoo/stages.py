@@ -181,6 +181,25 @@ def run_evaluate(config: EvaluateConfig, ctx: StageContext) -> StageResult:
 # ---------------------------------------------------------------------------------------------
 
 
+def _as_images(samples: torch.Tensor) -> torch.Tensor | None:
+    """(N, C, H, W) images, or None for 2-D points and 1-D signals."""
+    if samples.dim() == 2:
+        side = int(round(math.sqrt(samples.shape[1])))
+        if samples.shape[1] == 2 or side * side != samples.shape[1]:
+            return None
+        return samples.reshape(-1, 1, side, side)
+    if samples.dim() == 3:
+        return samples.unsqueeze(1)
+    return samples if samples.dim() == 4 else None
+
+
+def _show_image(axis, image: torch.Tensor, low: float, high: float) -> None:
+    """One (C, H, W) image on the scale [low, high], clipped; grey for one channel."""
+    image = ((image.permute(1, 2, 0).numpy() - low) / (high - low + 1e-8)).clip(0, 1)
+    axis.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image,
+                cmap="gray" if image.shape[-1] == 1 else None)
+
+
 def sample_figure(samples: torch.Tensor, count: int, value_range: tuple[float, float] | None = None):
     """A grid of images, a scatter of 2-D points, or line plots of 1-D signals.
 
@@ -199,42 +218,22 @@ def sample_figure(samples: torch.Tensor, count: int, value_range: tuple[float, f
         axis.scatter(samples[:, 0], samples[:, 1], s=4, alpha=0.6)
         axis.set_aspect("equal")
         return figure
-    if samples.dim() == 2:  # flat images (e.g. 8x8 digits) or 1-D signals
-        side = int(round(math.sqrt(samples.shape[1])))
-        if side * side == samples.shape[1]:
-            samples = samples.reshape(-1, 1, side, side)
-        else:
-            figure, axes = plt.subplots(4, 4, figsize=(8, 6), sharex=True)
-            for axis, signal in zip(axes.flat, samples, strict=False):
-                axis.plot(signal.numpy())
-            return figure
-    if samples.dim() == 3:
-        samples = samples.unsqueeze(1)
-    low, high = value_range if value_range is not None else (samples.min().item(), samples.max().item())
-    columns = int(math.ceil(math.sqrt(len(samples))))
-    rows = int(math.ceil(len(samples) / columns))
+    images = _as_images(samples)
+    if images is None:  # 1-D signals
+        figure, axes = plt.subplots(4, 4, figsize=(8, 6), sharex=True)
+        for axis, signal in zip(axes.flat, samples, strict=False):
+            axis.plot(signal.numpy())
+        return figure
+    low, high = value_range if value_range is not None else (images.min().item(), images.max().item())
+    columns = int(math.ceil(math.sqrt(len(images))))
+    rows = int(math.ceil(len(images) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, rows * 0.8))
     for axis in getattr(axes, "flat", [axes]):
         axis.axis("off")
-    for axis, image in zip(getattr(axes, "flat", [axes]), samples, strict=False):
-        image = image.permute(1, 2, 0).numpy()
-        image = ((image - low) / (high - low + 1e-8)).clip(0, 1)
-        axis.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image,
-                    cmap="gray" if image.shape[-1] == 1 else None)
+    for axis, image in zip(getattr(axes, "flat", [axes]), images, strict=False):
+        _show_image(axis, image, low, high)
     figure.subplots_adjust(wspace=0.05, hspace=0.05)
     return figure
-
-
-def _as_images(samples: torch.Tensor) -> torch.Tensor | None:
-    """(N, C, H, W) images, or None for 2-D points and 1-D signals."""
-    if samples.dim() == 2:
-        side = int(round(math.sqrt(samples.shape[1])))
-        if samples.shape[1] == 2 or side * side != samples.shape[1]:
-            return None
-        return samples.reshape(-1, 1, side, side)
-    if samples.dim() == 3:
-        return samples.unsqueeze(1)
-    return samples if samples.dim() == 4 else None
 
 
 def samples_by_stage_figure(samples: dict[str, torch.Tensor], per_row: int = 16,
@@ -263,9 +262,7 @@ def samples_by_stage_figure(samples: dict[str, torch.Tensor], per_row: int = 16,
         for axis in row:
             axis.axis("off")
         for axis, image in zip(row, images, strict=False):
-            image = ((image.permute(1, 2, 0).numpy() - low) / (high - low + 1e-8)).clip(0, 1)
-            axis.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image,
-                        cmap="gray" if image.shape[-1] == 1 else None)
+            _show_image(axis, image, low, high)
         row[0].text(-0.15, 0.5, name, transform=row[0].transAxes, ha="right", va="center", fontsize=9)
     figure.subplots_adjust(wspace=0.05, hspace=0.08, left=0.12)
     return figure

@@ -62,6 +62,9 @@ def latentzoo_register_metrics(register):
     register("projection", f"{_P}.metrics:projection", config=f"{_P}.metrics:ProjectionConfig",
              doc="zero-shot projection f(x_c) of noised or masked held-out data: mse before and after",
              example=_example(metrics=[{"name": "sign.projection", "corruption": "mask", "strength": 0.25}]))
+    register("projection_map", f"{_P}.metrics:projection_map", config=f"{_P}.metrics:ProjectionMapConfig",
+             doc="figure: held-out digits, noised / masked, f of each and f(f(masked)), mse to the clean digit",
+             example=_example(metrics=[{"name": "sign.projection_map", "num_images": 4}]))
     register("class_entropy", f"{_P}.metrics:class_entropy", config=f"{_P}.metrics:ClassEntropyConfig",
              doc="entropy of the predicted-class histogram of generated digits (ln 10 = all classes)",
              example=_example(metrics=[{"name": "sign.class_entropy"}]))
