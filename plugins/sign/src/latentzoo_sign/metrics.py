@@ -113,6 +113,24 @@ class ProjectionMapConfig:
 ROW_NAMES = ("clean x", "noised x + σε", "f(noised)", "masked x", "f(masked)", "f(f(masked))")
 
 
+def _check_map(model) -> None:
+    """A map f(x): a forward with a further input (a diffusion denoiser's time t) is not one, even
+    where that input has a default (``diffusion.mlp_denoiser`` would silently run at t = 0)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return
+    named = [p.name for p in signature.parameters.values()
+             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if len(named) > 1:
+        raise UserError(f"sign.projection_map applies the stage's model as an idempotent map f(x) "
+                        f"(sign.idempotent); {type(model).__name__} takes further inputs "
+                        f"({', '.join(named[1:])}), e.g. a diffusion teacher's time: use a stage whose "
+                        "model is a SIGN or IGN student")
+
+
 def _apply(model, x: torch.Tensor, what: str) -> torch.Tensor:
     """f(x) in eval mode without gradients, as ``sign.projection`` applies it (one batch), on the CPU."""
     parameter = next(iter(model.parameters()), None)
@@ -197,6 +215,7 @@ def projection_map(config: ProjectionMapConfig, ctx):
         if model is None:
             raise UserError("sign.projection_map needs the stage's model f (a generate or evaluate stage "
                             "whose model is a sign.idempotent student)")
+        _check_map(model)
         real = evaluator.tensors()["x"].float()
         rows = projection_rows(model, real, config)     # every process computes (tiny), one draws
         accelerator = getattr(evaluator, "accelerator", None)
