@@ -17,9 +17,19 @@ exactly the same procedure, so that the two are comparable.
 
 ``cmim.reconstruction`` is the mean squared error per pixel between x and the mean of
 p(x | z = μ(x)).
+
+``cmim.latent_map`` is a figure, no scalars: the evaluation split's posterior means μ(x)
+projected to 2-D by a PCA fitted on the train split's μ (sklearn, full SVD: deterministic),
+one colour per class; and the first ``num_images`` evaluation images above their
+reconstructions (the mean of p(x | z = μ(x))) on the data's fixed pixel range. The panels are
+annotated with the reconstruction MSE of the whole evaluation split (the value of
+``cmim.reconstruction``) and the share of the evaluation split's μ variance the two train
+components explain.
 """
 
 from __future__ import annotations
+
+import math
 
 import attrs
 import numpy as np
@@ -29,7 +39,8 @@ from latentzoo.errors import UserError, require
 from torch import nn
 
 __all__ = ["informative_embedding", "InformativeEmbeddingConfig", "informative_probe",
-           "ReconstructionConfig", "reconstruction", "ContrastiveTermConfig", "contrastive_term"]
+           "ReconstructionConfig", "reconstruction", "ContrastiveTermConfig", "contrastive_term",
+           "LatentMapConfig", "latent_map", "image_grid"]
 
 _HINT = "pip install scikit-learn (a dependency of latentzoo-cmim)"
 
@@ -133,5 +144,119 @@ def contrastive_term(config: ContrastiveTermConfig, ctx):
         terms = [-contrastive_log_prob(cosine_logits(chunk, config.temperature))
                  for chunk in mu.split(config.batch_size) if len(chunk) > 1]
         return {f"{config.prefix}contrastive_term": torch.cat(terms).mean().item()}
+
+    return metric
+
+
+@attrs.frozen
+class LatentMapConfig:
+    num_images: int = option(10, "evaluation images shown with their reconstructions (the first ones)", gt=0)
+    pixel_range: tuple[float, ...] = option((0.0, 1.0), "fixed grey scale [low, high] of the images "
+                                            "(digits/16 lie in [0, 1])")
+    train_split: str = option("train", "split the PCA is fitted on")
+    name: str = option("latent_map", "figure name (figures/<name>.png)")
+
+
+def _image_side(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(H, W) of one image: the last two dimensions, or a square for a flat vector."""
+    if len(shape) >= 2:
+        return int(shape[-2]), int(shape[-1])
+    side = math.isqrt(int(shape[0]))
+    return (side, side) if side * side == shape[0] else (1, int(shape[0]))
+
+
+def image_grid(images: torch.Tensor, side: tuple[int, int]) -> np.ndarray:
+    """(n, ...) images side by side as one (H, n·W + n − 1) array, NaN columns between them
+    (channels averaged)."""
+    height, width = side
+    tiles = images.reshape(len(images), -1, height, width).mean(1).numpy().astype(np.float64)
+    grid = np.full((height, len(tiles) * (width + 1) - 1), np.nan)
+    for i, tile in enumerate(tiles):
+        grid[:, i * (width + 1): i * (width + 1) + width] = tile
+    return grid
+
+
+def _draw_latent_map(points, labels, explained, originals, recons, side, mse, pixel_range):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (scatter, pictures) = plt.subplots(2, 1, figsize=(6.0, 7.4), layout="constrained",
+                                               gridspec_kw={"height_ratios": [4.0, 1.3]})
+    colours = plt.get_cmap("tab10")
+    for label in np.unique(labels):                      # one colour per class, the same in every arm
+        chosen = labels == label
+        scatter.scatter(points[chosen, 0], points[chosen, 1], s=7, alpha=0.75, color=colours(int(label) % 10),
+                        label=str(label))
+    scatter.legend(title="class", fontsize=7, title_fontsize=8, markerscale=2, loc="center left",
+                   bbox_to_anchor=(1.0, 0.5), frameon=False)
+    scatter.set_xlabel("PC 1")
+    scatter.set_ylabel("PC 2")
+    scatter.set_title(f"test-split codes μ(x) ({len(points)}), PCA fitted on train μ", fontsize=9)
+    scatter.text(0.02, 0.98, f"2 PCs explain {100 * explained:.1f}% of the test μ variance",
+                 transform=scatter.transAxes, va="top", fontsize=8,
+                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")
+    low, high = pixel_range
+    height, right = side[0], len(originals) * (side[1] + 1) - 1.5
+    rows = [(originals, (-0.5, right, height - 0.5, -0.5)),                   # inputs on top
+            (recons, (-0.5, right, 2 * height + 0.5, height + 0.5))]          # reconstructions below
+    for images, extent in rows:
+        pictures.imshow(np.ma.masked_invalid(image_grid(images, side)), cmap=cmap, vmin=low, vmax=high,
+                        extent=extent)
+    pictures.set_xlim(-0.5, right)
+    pictures.set_ylim(2 * height + 0.5, -0.5)
+    pictures.set_yticks([height / 2 - 0.5, 1.5 * height + 0.5], ["input", "reconstruction\nfrom μ"])
+    pictures.set_xticks([])
+    pictures.set_title(f"first {len(originals)} test images and the decoder's mean at μ "
+                       f"(grey scale fixed to [{low:g}, {high:g}])", fontsize=9)
+    pictures.set_xlabel(f"reconstruction MSE per pixel, whole test split: {mse:.5f}", fontsize=8)
+    figure.suptitle("Frozen encoder, test split: 2-D PCA of μ(x) by class;\n"
+                    "reconstructions from μ", fontsize=10)
+    return figure
+
+
+def latent_map(config: LatentMapConfig, ctx):
+    """A figure: 2-D PCA of the evaluation split's μ(x) (fitted on the train split), one colour
+    per class, and the first images with their reconstructions from μ."""
+    decomposition = require("sklearn.decomposition", "full", "cmim.latent_map", _HINT)
+    if len(config.pixel_range) != 2 or not config.pixel_range[0] < config.pixel_range[1]:
+        raise UserError(f"cmim.latent_map: pixel_range must be [low, high] with low < high, "
+                        f"got {list(config.pixel_range)}")
+
+    def per_example(model, batch):
+        x = batch["x"]
+        mu = model.encode(x)[0]
+        recon = model.reconstruct(mu)
+        return torch.cat([mu, ((recon - x) ** 2).flatten(1).mean(1, keepdim=True),
+                          recon.flatten(1)], dim=1)
+
+    def metric(evaluator) -> dict:
+        model = evaluator.model
+        _check_autoencoder(model, "cmim.latent_map")
+        if not callable(getattr(model, "reconstruct", None)):
+            raise UserError("cmim.latent_map needs an auto-encoder with reconstruct() such as "
+                            f"cmim.autoencoder; found {type(model).__name__}")
+        train_mu = evaluator.predict(lambda m, batch: m.encode(batch["x"])[0], config.train_split)
+        test = evaluator.predict(per_example)
+        labels = evaluator.labels().numpy()
+        if not evaluator.accelerator.is_main_process:   # every process predicts, one draws
+            return {}
+        d = train_mu.shape[1]
+        if d < 2 or len(train_mu) < 2:
+            raise UserError(f"cmim.latent_map needs codes of at least 2 dimensions and 2 train "
+                            f"examples; found d_z = {d}, {len(train_mu)} examples")
+        mu, mse, recons = test[:, :d].double().numpy(), test[:, d].mean().item(), test[:, d + 1:]
+        pca = decomposition.PCA(n_components=2, svd_solver="full").fit(train_mu.double().numpy())
+        points = pca.transform(mu)
+        centred = mu - mu.mean(0)
+        explained = float(((points - points.mean(0)) ** 2).sum() / max((centred ** 2).sum(), 1e-300))
+        count = min(config.num_images, len(mu))
+        originals = evaluator.tensors()["x"][:count].float().cpu()
+        side = _image_side(tuple(originals.shape[1:]))
+        figure = _draw_latent_map(points, labels, explained, originals, recons[:count], side, mse,
+                                  tuple(config.pixel_range))
+        return {"figures": {config.name: figure}}
 
     return metric

@@ -54,3 +54,6 @@ def latentzoo_register_metrics(register):
              config=f"{_P}.metrics:ContrastiveTermConfig",
              doc="diagnostic: the contrastive term −mean log p(k=1|μ,x) on the evaluation split",
              example=_example(metrics=[{"name": "cmim.contrastive_term", "batch_size": 16}]))
+    register("latent_map", f"{_P}.metrics:latent_map", config=f"{_P}.metrics:LatentMapConfig",
+             doc="figure: 2-D PCA (fitted on train) of the test codes μ by class, and reconstructions from μ",
+             example=_example(metrics=[{"name": "cmim.latent_map", "num_images": 4}]))
