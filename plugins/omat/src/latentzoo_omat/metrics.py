@@ -66,13 +66,17 @@ def _model(evaluator, name: str, who: str):
 
 
 @attrs.define(frozen=True, slots=False)
-class AttackMetricConfig(GeneratorConfig):
-    num_latents: int = option(200, "fresh z_0 attacked", gt=0)
+class _LatentAttackFields(GeneratorConfig):
     lr: float = option(0.05, "Adam learning rate on z", gt=0)
     max_steps: int = option(30, "attack steps at most", gt=0)
-    threshold: float = option(0.5, "success: p_fake below this", gt=0, lt=1)
+    threshold: float = option(0.5, "success (and early stop): p_fake below this", gt=0, lt=1)
     project: bool = option(True, "re-project ‖z‖ = √d after each step")
     draw_seed: int = option(12345, "seed of the z_0 draws (the same in every process)")
+
+
+@attrs.define(frozen=True, slots=False)
+class AttackMetricConfig(_LatentAttackFields):
+    num_latents: int = option(200, "fresh z_0 attacked", gt=0)
     prefix: str = option("", "prefix of the reported names")
 
 
@@ -131,13 +135,8 @@ def on_manifold(config: OnManifoldConfig, ctx):
 
 
 @attrs.frozen
-class AttackPairsConfig(GeneratorConfig):
+class AttackPairsConfig(_LatentAttackFields):
     num_latents: int = option(8, "fixed seeded z_0, one column each", gt=0)
-    lr: float = option(0.05, "Adam learning rate on z", gt=0)
-    max_steps: int = option(30, "latent attack steps at most", gt=0)
-    threshold: float = option(0.5, "early stop: p_fake below this", gt=0, lt=1)
-    project: bool = option(True, "re-project ‖z‖ = √d after each step")
-    draw_seed: int = option(12345, "seed of the z_0 draws (the same in every process)")
     epsilon: float = option(0.125, "pixel PGD: L∞ radius (1/16 of the [-1, 1] range)", gt=0)
     pgd_steps: int = option(10, "pixel PGD steps", gt=0)
     step_size: float = option(0.0, "pixel PGD α (0: ε/4)", ge=0)
